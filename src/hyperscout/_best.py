@@ -1,0 +1,57 @@
+"""Best trials: the single-objective optimum and the Pareto front."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+
+__all__ = ["best_trial", "best_values", "pareto_front"]
+
+
+def _signs(directions: Sequence[StudyDirection]) -> np.ndarray:
+    return np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in directions])
+
+
+def best_trial(
+    trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]
+) -> FrozenTrial | None:
+    """The COMPLETE trial with the best value of a single objective (earliest on ties)."""
+    sign = _signs(directions)[0]
+    best: FrozenTrial | None = None
+    best_v = np.inf
+    for t in trials:
+        if t.state == TrialState.COMPLETE and t.values is not None:
+            v = sign * t.values[0]
+            if v < best_v:
+                best, best_v = t, v
+    return best
+
+
+def pareto_front(
+    trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]
+) -> list[FrozenTrial]:
+    """COMPLETE trials that no other COMPLETE trial dominates, ordered by number."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
+    if not done:
+        return []
+    y = np.array([t.values for t in done], dtype=float) * _signs(directions)
+    keep = []
+    for i in range(len(done)):
+        le = np.all(y <= y[i], axis=1)
+        lt = np.any(y < y[i], axis=1)
+        if not np.any(le & lt):
+            keep.append(done[i])
+    return keep
+
+
+def best_values(
+    trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]
+) -> tuple[float, ...] | None:
+    """Best value of a single-objective study, or None (multi-objective or no result)."""
+    if len(directions) != 1:
+        return None
+    t = best_trial(trials, directions)
+    return None if t is None or t.values is None else t.values

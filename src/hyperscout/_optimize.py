@@ -1,0 +1,252 @@
+"""The optimize loop: run the objective on trials, sequentially, in threads or in processes.
+
+Budgets (``n_trials``, ``timeout``) are shared by all workers of one ``optimize`` call. Ctrl-C
+marks the trials in flight FAILED with ``fail_reason="interrupted"`` and re-raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hyperscout._progress import ProgressBar
+from hyperscout._records import FrozenTrial, TrialState
+from hyperscout.errors import (
+    HyperscoutError,
+    InvalidArgumentError,
+    SearchSpaceExhausted,
+    TrialPruned,
+    TrialStateError,
+)
+
+if TYPE_CHECKING:
+    from hyperscout.study import Callback, Objective, Study
+    from hyperscout.trial import Trial
+
+_logger = logging.getLogger("hyperscout")
+_LIVE = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
+
+
+class Budget:
+    """Thread-safe counter of trials started and the deadline of one optimize call."""
+
+    def __init__(self, n_trials: int | None, timeout: float | None, stop: threading.Event):
+        self.n_trials = n_trials
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.started = 0
+        self.stop = stop
+        self._lock = threading.Lock()
+
+    def claim(self) -> bool:
+        """Take one trial from the budget; False when the budget is spent."""
+        with self._lock:
+            if self.stop.is_set():
+                return False
+            if self.n_trials is not None and self.started >= self.n_trials:
+                return False
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                return False
+            self.started += 1
+            return True
+
+
+def _check_args(n_trials: Any, timeout: Any, n_jobs: Any, executor: Any) -> int:
+    if n_trials is not None and (
+        isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
+    ):
+        raise InvalidArgumentError(f"`n_trials` must be an int >= 0 or None, got {n_trials!r}")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        raise InvalidArgumentError(f"`timeout` must be a number of seconds > 0, got {timeout!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise InvalidArgumentError(f"`n_jobs` must be >= 1 or -1 (one per CPU), got {n_jobs!r}")
+    if executor not in ("thread", "process"):
+        raise InvalidArgumentError(f"`executor` must be 'thread' or 'process', got {executor!r}")
+    return os.cpu_count() or 1 if n_jobs == -1 else n_jobs
+
+
+def _fail_reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_one(
+    study: Study,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    in_flight: set[int] | None = None,
+) -> FrozenTrial:
+    """Ask, run the objective, tell. Returns the finished trial."""
+    trial: Trial = study.ask()
+    if in_flight is not None:
+        in_flight.add(trial.trial_id)
+    try:
+        try:
+            result = objective(trial)
+        except TrialPruned:
+            return study.tell(trial, state=TrialState.PRUNED)
+        except KeyboardInterrupt:
+            _finish_failed(study, trial.trial_id, "interrupted")
+            raise
+        except catch as exc:
+            _logger.warning(
+                "trial %d failed with %s\n%s",
+                trial.number,
+                _fail_reason(exc),
+                "".join(traceback.format_exception(exc)).rstrip(),
+            )
+            return _finish_failed(study, trial.trial_id, _fail_reason(exc))
+        except BaseException as exc:
+            _finish_failed(study, trial.trial_id, _fail_reason(exc))
+            raise
+        try:
+            return study.tell(trial, result)
+        except HyperscoutError as exc:  # a bad return value fails the trial, not the study
+            _logger.warning("trial %d failed: %s", trial.number, exc)
+            return _finish_failed(study, trial.trial_id, str(exc))
+    finally:
+        if in_flight is not None:
+            in_flight.discard(trial.trial_id)
+
+
+def _finish_failed(study: Study, trial_id: int, reason: str) -> FrozenTrial:
+    try:
+        return study._storage.update_trial(
+            trial_id,
+            state=TrialState.FAILED,
+            system_attrs={"fail_reason": reason},
+            expected_states=_LIVE,
+        )
+    except TrialStateError:  # already finished by someone else (e.g. interrupted)
+        return study._storage.get_trial(trial_id)
+
+
+def _after(
+    study: Study, frozen: FrozenTrial, callbacks: Sequence[Callback], bar: ProgressBar | None
+) -> None:
+    for cb in callbacks:
+        cb(study, frozen)
+    if bar is not None:
+        bar.update(study, frozen)
+
+
+def _worker(
+    study: Study,
+    objective: Objective,
+    budget: Budget,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callback],
+    bar: ProgressBar | None,
+    in_flight: set[int],
+    errors: list[BaseException],
+    lock: threading.Lock,
+) -> None:
+    try:
+        while budget.claim():
+            try:
+                frozen = run_one(study, objective, catch, in_flight)
+            except SearchSpaceExhausted:
+                budget.stop.set()
+                return
+            with lock:  # callbacks and the bar see one trial at a time
+                _after(study, frozen, callbacks, bar)
+    except BaseException as exc:
+        errors.append(exc)
+        budget.stop.set()
+
+
+def run_optimize(
+    study: Study,
+    objective: Objective,
+    *,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callback],
+    show_progress: bool,
+    executor: str,
+) -> None:
+    """Implementation of :meth:`Study.optimize`."""
+    if not callable(objective):
+        raise InvalidArgumentError(f"`objective` must be callable, got {objective!r}")
+    n_jobs = _check_args(n_trials, timeout, n_jobs, executor)
+    study._stop_flag.clear()
+    bar = ProgressBar(n_trials, timeout) if show_progress else None
+    try:
+        if executor == "process":
+            from hyperscout._processes import run_processes
+
+            run_processes(study, objective, n_trials, timeout, n_jobs, catch, callbacks, bar)
+        elif n_jobs == 1:
+            _run_sequential(study, objective, n_trials, timeout, catch, callbacks, bar)
+        else:
+            _run_threads(study, objective, n_trials, timeout, n_jobs, catch, callbacks, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _run_sequential(
+    study: Study,
+    objective: Objective,
+    n_trials: int | None,
+    timeout: float | None,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callback],
+    bar: ProgressBar | None,
+) -> None:
+    budget = Budget(n_trials, timeout, study._stop_flag)
+    while budget.claim():
+        try:
+            frozen = run_one(study, objective, catch)
+        except SearchSpaceExhausted as exc:
+            _logger.info("stopping: %s", exc)
+            return
+        _after(study, frozen, callbacks, bar)
+
+
+def _run_threads(
+    study: Study,
+    objective: Objective,
+    n_trials: int | None,
+    timeout: float | None,
+    n_jobs: int,
+    catch: tuple[type[BaseException], ...],
+    callbacks: Sequence[Callback],
+    bar: ProgressBar | None,
+) -> None:
+    budget = Budget(n_trials, timeout, study._stop_flag)
+    in_flight: set[int] = set()
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    args = (study, objective, budget, catch, callbacks, bar, in_flight, errors, lock)
+    threads = [
+        threading.Thread(target=_worker, args=args, daemon=True, name=f"hyperscout-{i}")
+        for i in range(n_jobs)
+    ]
+    for th in threads:
+        th.start()
+    try:
+        while any(th.is_alive() for th in threads):
+            for th in threads:
+                th.join(timeout=0.1)
+    except KeyboardInterrupt:
+        budget.stop.set()
+        for trial_id in list(in_flight):
+            _finish_failed(study, trial_id, "interrupted")
+        raise
+    if errors:
+        raise errors[0]
+
+
+def wait_interval(timeout: float | None) -> Callable[[], float]:
+    """A helper for pollers: seconds left until the deadline (inf when none)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    return lambda: math.inf if deadline is None else deadline - time.monotonic()

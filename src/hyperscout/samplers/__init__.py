@@ -1,0 +1,86 @@
+"""Samplers: which configuration to try next.
+
+``make_sampler("tpe")`` builds a sampler from its registry name; the CLI and config files use the
+same registry (:data:`SAMPLERS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hyperscout.errors import InvalidArgumentError, InvalidTypeError
+from hyperscout.samplers._base import Sampler, StudyView, intersection_space
+from hyperscout.samplers._random import RandomSampler
+
+__all__ = [
+    "SAMPLERS",
+    "GridSampler",
+    "QMCSampler",
+    "RandomSampler",
+    "Sampler",
+    "StudyView",
+    "TPESampler",
+    "intersection_space",
+    "make_sampler",
+]
+
+
+def _grid() -> type:
+    from hyperscout.samplers._grid import GridSampler
+
+    return GridSampler
+
+
+def _qmc() -> type:
+    from hyperscout.samplers._qmc import QMCSampler
+
+    return QMCSampler
+
+
+def _tpe() -> type:
+    from hyperscout.samplers._tpe import TPESampler
+
+    return TPESampler
+
+
+#: Registry name -> a function returning the sampler class (imported lazily).
+SAMPLERS: dict[str, Callable[[], type]] = {
+    "random": lambda: RandomSampler,
+    "grid": _grid,
+    "qmc": _qmc,
+    "tpe": _tpe,
+}
+
+DEFAULT_SAMPLER = "tpe"
+
+
+def __getattr__(name: str) -> Any:
+    lazy = {"GridSampler": _grid, "QMCSampler": _qmc, "TPESampler": _tpe}
+    if name in lazy:
+        return lazy[name]()
+    raise AttributeError(name)
+
+
+def make_sampler(sampler: Any) -> Sampler:
+    """Turn the ``sampler`` argument of create_study into a Sampler.
+
+    Accepts None (the default, TPE), a registry name, or any object with ``joint_space`` and
+    ``suggest`` methods.
+    """
+    if sampler is None:
+        sampler = DEFAULT_SAMPLER
+    if isinstance(sampler, str):
+        key = sampler.lower()
+        if key not in SAMPLERS:
+            raise InvalidArgumentError(
+                f"`sampler` must be one of {sorted(SAMPLERS)}, got {sampler!r}"
+            )
+        cls = SAMPLERS[key]()
+        out: Sampler = cls()
+        return out
+    if isinstance(sampler, Sampler):
+        return sampler
+    raise InvalidTypeError(
+        f"`sampler` must be a name such as 'tpe' or a Sampler instance, got {sampler!r}"
+    )

@@ -1,0 +1,102 @@
+"""The Sampler protocol and the read-only view of a study that samplers receive.
+
+A sampler proposes parameters. It never sees the Study: it gets a :class:`StudyView` (immutable
+snapshots of the trials) and an explicit ``numpy.random.Generator``. Given the same view and the
+same generator state it must return the same values (bit-identical), and it keeps no state between
+calls except caches it could rebuild from the view.
+
+The study asks a sampler twice per trial:
+
+1. at ``ask()``: ``joint_space(view)`` names the parameters the sampler wants to draw together
+   (e.g. the parameters every completed trial shares); ``suggest(view, that_space, rng)`` draws
+   them.
+2. at each ``trial.suggest_*`` for a parameter that step 1 did not cover (conditional or new
+   parameters): ``suggest(view, {name: distribution}, rng)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+from hyperscout.space import Distribution
+
+__all__ = ["Sampler", "StudyView", "intersection_space"]
+
+
+class StudyView:
+    """Read-only snapshot of a study for samplers and schedulers.
+
+    Attributes:
+        trials: every trial, ordered by number.
+        directions: one direction per objective.
+    """
+
+    __slots__ = ("__dict__", "directions", "trials")
+
+    def __init__(self, trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]):
+        self.trials: tuple[FrozenTrial, ...] = tuple(trials)
+        self.directions: tuple[StudyDirection, ...] = tuple(directions)
+
+    @property
+    def n_objectives(self) -> int:
+        """Number of objectives."""
+        return len(self.directions)
+
+    def with_states(self, *states: TrialState) -> tuple[FrozenTrial, ...]:
+        """Trials in any of ``states``, ordered by number."""
+        return tuple(t for t in self.trials if t.state in states)
+
+    @cached_property
+    def completed(self) -> tuple[FrozenTrial, ...]:
+        """COMPLETE trials with values."""
+        return tuple(
+            t for t in self.trials if t.state == TrialState.COMPLETE and t.values is not None
+        )
+
+    @cached_property
+    def running(self) -> tuple[FrozenTrial, ...]:
+        """RUNNING, WAITING and PAUSED trials (their results are still to come)."""
+        live = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
+        return tuple(t for t in self.trials if t.state in live)
+
+    def signed_values(self, trials: Sequence[FrozenTrial]) -> np.ndarray:
+        """Objective values as an (n, n_objectives) array where smaller is always better."""
+        sign = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self.directions])
+        if not trials:
+            return np.empty((0, self.n_objectives))
+        return np.array([t.values for t in trials], dtype=float) * sign
+
+
+def intersection_space(trials: Sequence[FrozenTrial]) -> dict[str, Distribution]:
+    """Parameters that every given trial has, with the same distribution, in sorted name order."""
+    space: dict[str, Distribution] | None = None
+    for t in trials:
+        if space is None:
+            space = dict(t.distributions)
+            continue
+        for name in list(space):
+            if t.distributions.get(name) != space[name]:
+                del space[name]
+        if not space:
+            break
+    return {k: space[k] for k in sorted(space)} if space else {}
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    """Proposes parameter values. See the module docstring for the calling convention."""
+
+    def joint_space(self, view: StudyView) -> dict[str, Distribution]:
+        """Parameters to draw together when a trial starts (may be empty)."""
+        ...
+
+    def suggest(
+        self, view: StudyView, space: Mapping[str, Distribution], rng: np.random.Generator
+    ) -> dict[str, Any]:
+        """External values for every parameter of ``space``."""
+        ...

@@ -1,0 +1,487 @@
+"""Study: a thin coordinator of a search space, a sampler, a scheduler and a storage.
+
+Example:
+    >>> import hyperscout as hs
+    >>> study = hs.create_study(direction="minimize", sampler="random", seed=0)
+    >>> study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=5)
+    >>> len(study.trials)
+    5
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hyperscout._best import best_trial, pareto_front
+from hyperscout._records import FrozenTrial, StudyDirection, StudySummary, TrialState
+from hyperscout.errors import (
+    HyperscoutError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    TrialStateError,
+)
+from hyperscout.samplers import Sampler, StudyView, make_sampler
+from hyperscout.schedulers import Scheduler, make_scheduler
+from hyperscout.space import Distribution, validate_space
+from hyperscout.storage import Storage, get_storage
+from hyperscout.trial import FIXED_PARAMS_KEY, Trial
+
+if TYPE_CHECKING:
+    import pandas
+
+__all__ = ["Study", "create_study", "delete_study", "get_all_study_summaries", "load_study"]
+
+_logger = logging.getLogger("hyperscout")
+_SEED_KEY = "seed"
+
+Objective = Callable[[Trial], Any]
+Callback = Callable[["Study", FrozenTrial], None]
+
+
+class Study:
+    """A hyperparameter search: ask for trials, tell their results, read the best.
+
+    Create one with :func:`create_study` or :func:`load_study` rather than directly.
+    """
+
+    def __init__(
+        self,
+        study_name: str,
+        storage: Storage,
+        sampler: Sampler,
+        scheduler: Scheduler,
+        seed: int,
+    ) -> None:
+        self._storage = storage
+        self._study_id = storage.get_study_id(study_name)
+        self._name = study_name
+        self._directions = storage.get_study_directions(self._study_id)
+        self._sampler = sampler
+        self._scheduler = scheduler
+        self._seed = seed
+        self._lock = threading.RLock()
+        self._trials: list[FrozenTrial | None] = []
+        self._version = 0
+        self._stop_flag = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"Study(name={self._name!r}, directions={[d.value for d in self._directions]})"
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def study_name(self) -> str:
+        """The study's unique name within its storage."""
+        return self._name
+
+    @property
+    def directions(self) -> tuple[StudyDirection, ...]:
+        """One direction per objective."""
+        return self._directions
+
+    @property
+    def direction(self) -> StudyDirection:
+        """The direction of a single-objective study."""
+        self._require_single("direction", "directions")
+        return self._directions[0]
+
+    @property
+    def sampler(self) -> Sampler:
+        """The sampler proposing parameters."""
+        return self._sampler
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler answering reports."""
+        return self._scheduler
+
+    @property
+    def storage(self) -> Storage:
+        """The storage holding the study."""
+        return self._storage
+
+    @property
+    def seed(self) -> int:
+        """Seed of the study's random streams (trial ``n`` draws from ``(seed, n)``)."""
+        return self._seed
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        """Study-level user attributes."""
+        return self._storage.get_study_attrs(self._study_id)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serializable value to the study."""
+        if not isinstance(key, str):
+            raise InvalidTypeError(f"`key` must be a string, got {key!r}")
+        self._storage.set_study_attr(self._study_id, key, value)
+
+    # -- reading trials ---------------------------------------------------------------------
+    def _refresh_view(self) -> StudyView:
+        with self._lock:
+            changed, self._version = self._storage.get_trials(
+                self._study_id, since_version=self._version
+            )
+            for t in changed:
+                if t.number >= len(self._trials):
+                    self._trials.extend([None] * (t.number + 1 - len(self._trials)))
+                self._trials[t.number] = t
+            trials = [t for t in self._trials if t is not None]
+        return StudyView(trials, self._directions)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """Every trial, ordered by number."""
+        return list(self._refresh_view().trials)
+
+    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        """Trials, optionally only those in ``states``."""
+        trials = self._refresh_view().trials
+        if states is None:
+            return list(trials)
+        wanted = set(states)
+        return [t for t in trials if t.state in wanted]
+
+    def _require_single(self, what: str, instead: str) -> None:
+        if len(self._directions) != 1:
+            raise InvalidArgumentError(
+                f"`{what}` is for single-objective studies; this study has "
+                f"{len(self._directions)} objectives: use `{instead}`"
+            )
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The COMPLETE trial with the best value (single objective)."""
+        self._require_single("best_trial", "best_trials")
+        best = best_trial(self._refresh_view().trials, self._directions)
+        if best is None:
+            raise TrialStateError(
+                f"study {self._name!r} has no COMPLETE trial yet: run optimize() or tell() first"
+            )
+        return best
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """Parameters of :attr:`best_trial`."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """Objective value of :attr:`best_trial`."""
+        value = self.best_trial.value
+        if value is None:  # pragma: no cover - best_trial only returns trials with values
+            raise TrialStateError("best trial has no value")
+        return value
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """The Pareto front: COMPLETE trials no other COMPLETE trial dominates."""
+        return pareto_front(self._refresh_view().trials, self._directions)
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per trial: number, state, value(s), params_*, user_attrs_*, times.
+
+        Needs pandas: ``pip install 'hyperscout[dataframe]'``.
+        """
+        from hyperscout._dataframe import trials_dataframe
+
+        return trials_dataframe(self.trials, self._directions)
+
+    # -- ask / tell -------------------------------------------------------------------------
+    def _rng(self, number: int) -> np.random.Generator:
+        return np.random.default_rng([self._seed, number])
+
+    def ask(self, space: Mapping[str, Distribution] | None = None) -> Trial:
+        """Start a trial. With ``space``, its parameters are drawn now (jointly).
+
+        Enqueued trials (:meth:`enqueue_trial`) are handed out first.
+
+        Example:
+            >>> t = study.ask({"x": hs.Float(-5, 5)})  # doctest: +SKIP
+            >>> study.tell(t, t.params["x"] ** 2)  # doctest: +SKIP
+        """
+        declared = validate_space(space) if space is not None else None
+        frozen = self._storage.claim_waiting_trial(self._study_id)
+        if frozen is None:
+            frozen = self._storage.create_trial(self._study_id, state=TrialState.RUNNING)
+        view = self._refresh_view()
+        rng = self._rng(frozen.number)
+        fixed = frozen.system_attrs.get(FIXED_PARAMS_KEY, {})
+        joint = declared if declared is not None else self._sampler.joint_space(view)
+        joint = {k: d for k, d in joint.items() if k not in fixed and not d.single()}
+        presampled = {}
+        if joint:
+            values = self._sampler.suggest(view, joint, rng)
+            presampled = {k: (joint[k], values[k]) for k in joint}
+        trial = Trial(self, frozen, view, rng, presampled)
+        if declared is not None:
+            for name, dist in declared.items():
+                trial.suggest(name, dist)
+        return trial
+
+    def tell(
+        self,
+        trial: Trial | int,
+        values: float | Sequence[float] | None = None,
+        *,
+        state: TrialState | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial with its objective value(s) or a state (PRUNED, FAILED).
+
+        A NaN value marks the trial FAILED. Returns the finished snapshot.
+        """
+        trial_id = self._resolve_trial_id(trial)
+        if state is None:
+            if values is None:
+                raise InvalidArgumentError(
+                    "give `values` (the objective value) or `state` (PRUNED or FAILED) to tell()"
+                )
+            state = TrialState.COMPLETE
+        if not isinstance(state, TrialState) or not state.is_finished():
+            raise InvalidArgumentError(f"`state` must be COMPLETE, PRUNED or FAILED, got {state!r}")
+        parsed: tuple[float, ...] | None = None
+        attrs: dict[str, Any] = {}
+        if values is not None:
+            parsed = self._parse_values(values)
+            if any(math.isnan(v) for v in parsed):
+                state, parsed = TrialState.FAILED, None
+                attrs["fail_reason"] = "the objective returned NaN"
+        if state == TrialState.COMPLETE and parsed is None:
+            raise InvalidArgumentError("`values` are required to tell a COMPLETE trial")
+        frozen = self._storage.update_trial(
+            trial_id,
+            state=state,
+            values=parsed if state == TrialState.COMPLETE else None,
+            system_attrs=attrs or None,
+            expected_states=(TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED),
+        )
+        if state == TrialState.FAILED and "fail_reason" in attrs:
+            _logger.warning("trial %d failed: %s", frozen.number, attrs["fail_reason"])
+        return frozen
+
+    def _resolve_trial_id(self, trial: Trial | int) -> int:
+        if isinstance(trial, Trial):
+            if trial.study is not self and trial.study.study_name != self._name:
+                raise InvalidArgumentError("`trial` belongs to another study")
+            return trial.trial_id
+        if isinstance(trial, numbers.Integral) and not isinstance(trial, bool):
+            return self._storage.get_trial_id(self._study_id, int(trial))
+        raise InvalidTypeError(f"`trial` must be a Trial or a trial number, got {trial!r}")
+
+    def _parse_values(self, values: Any) -> tuple[float, ...]:
+        n = len(self._directions)
+        if isinstance(values, Mapping):
+            raise InvalidTypeError(
+                "the objective returned a dict: return a float, or a tuple with one value per "
+                "objective"
+            )
+        items = (values,) if isinstance(values, numbers.Real) or np.ndim(values) == 0 else values
+        try:
+            out = tuple(float(v) for v in items)
+        except (TypeError, ValueError):
+            raise InvalidTypeError(
+                f"the objective must return a number (or {n} numbers), got {values!r}"
+            ) from None
+        if any(isinstance(v, (bool, np.bool_)) for v in items):
+            raise InvalidTypeError(f"the objective returned a bool ({values!r}): return a number")
+        if len(out) != n:
+            raise InvalidArgumentError(
+                f"the study has {n} objective(s) but the objective returned {len(out)} value(s): "
+                f"{values!r}"
+            )
+        return out
+
+    def enqueue_trial(
+        self,
+        params: Mapping[str, Any],
+        *,
+        user_attrs: Mapping[str, Any] | None = None,
+        skip_if_exists: bool = False,
+    ) -> None:
+        """Queue a trial with fixed parameter values; the next ``ask`` runs it first.
+
+        Parameters the objective suggests that ``params`` does not fix are sampled as usual.
+        With ``skip_if_exists``, nothing is queued when a trial with these values exists.
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidTypeError(f"`params` must be a dict of name -> value, got {params!r}")
+        fixed = dict(params)
+        if skip_if_exists:
+            for t in self._refresh_view().trials:
+                mine = t.system_attrs.get(FIXED_PARAMS_KEY) or t.params
+                if all(k in mine and mine[k] == v for k, v in fixed.items()):
+                    return
+        self._storage.create_trial(
+            self._study_id,
+            state=TrialState.WAITING,
+            user_attrs=user_attrs,
+            system_attrs={FIXED_PARAMS_KEY: fixed},
+        )
+
+    # -- optimize ---------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        n_jobs: int = 1,
+        *,
+        catch: tuple[type[BaseException], ...] = (Exception,),
+        callbacks: Sequence[Callback] = (),
+        show_progress: bool = False,
+        executor: str = "thread",
+    ) -> None:
+        """Run ``objective`` on new trials until ``n_trials`` are done or ``timeout`` seconds pass.
+
+        Args:
+            objective: takes a :class:`Trial`, returns a float (or one float per objective).
+                Raising :class:`TrialPruned` records the trial as PRUNED.
+            n_trials: trials to run in this call (None: until timeout, stop() or Ctrl-C).
+            timeout: seconds after which no new trial starts.
+            n_jobs: trials run at once; -1 means one per CPU.
+            catch: exceptions from the objective that mark the trial FAILED and let the study go
+                on (logged as warnings). Pass ``()`` to let every exception propagate.
+            callbacks: called as ``callback(study, frozen_trial)`` after each trial.
+            show_progress: draw a progress bar on stderr with the best value so far.
+            executor: "thread" (default) or "process" (needs a SQL storage and a picklable
+                objective; each process attaches to the same study).
+        """
+        from hyperscout._optimize import run_optimize
+
+        run_optimize(
+            self,
+            objective,
+            n_trials=n_trials,
+            timeout=timeout,
+            n_jobs=n_jobs,
+            catch=catch,
+            callbacks=callbacks,
+            show_progress=show_progress,
+            executor=executor,
+        )
+
+    def stop(self) -> None:
+        """Ask a running ``optimize`` to start no new trial (callable from a callback)."""
+        self._stop_flag.set()
+
+
+def _directions(direction: Any, directions: Any) -> list[StudyDirection]:
+    if direction is not None and directions is not None:
+        raise InvalidArgumentError("give `direction` or `directions`, not both")
+    if directions is None:
+        return [StudyDirection.parse(direction or "minimize")]
+    if isinstance(directions, str) or not isinstance(directions, Sequence) or not directions:
+        raise InvalidArgumentError(
+            f"`directions` must be a non-empty list such as ['minimize', 'maximize'], "
+            f"got {directions!r}"
+        )
+    return [StudyDirection.parse(d, "directions") for d in directions]
+
+
+def _seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InvalidArgumentError(f"`seed` must be an int >= 0 or None, got seed={seed!r}")
+    return int(seed)
+
+
+def _open(name: str, storage: Storage, sampler: Any, scheduler: Any, seed: int | None) -> Study:
+    study_id = storage.get_study_id(name)
+    stored = storage.get_study_attrs(study_id, system=True).get(_SEED_KEY)
+    if seed is None:
+        seed = int(stored) if stored is not None else int(np.random.SeedSequence().entropy)
+        if stored is None:
+            storage.set_study_attr(study_id, _SEED_KEY, str(seed), system=True)
+    return Study(name, storage, make_sampler(sampler), make_scheduler(scheduler), seed)
+
+
+def create_study(
+    *,
+    study_name: str | None = None,
+    storage: str | Storage | None = None,
+    direction: str | StudyDirection | None = None,
+    directions: Sequence[str | StudyDirection] | None = None,
+    sampler: str | Sampler | None = None,
+    scheduler: str | Scheduler | None = None,
+    seed: int | None = None,
+    load_if_exists: bool = False,
+) -> Study:
+    """Create a study (or load it with ``load_if_exists``).
+
+    Args:
+        study_name: unique name in the storage (a random one if None).
+        storage: None (in memory), a URL such as ``"sqlite:///runs.db"``, or a Storage.
+        direction: "minimize" (default) or "maximize".
+        directions: one direction per objective, for multi-objective studies.
+        sampler: a registry name ("tpe", "random", "grid", "qmc") or a Sampler; TPE by default.
+        scheduler: a registry name or a Scheduler; FIFO (no early stopping) by default.
+        seed: makes the study's suggestions reproducible (bit-identical for sequential runs).
+        load_if_exists: reuse a study of the same name instead of failing.
+    """
+    dirs = _directions(direction, directions)
+    seed_ = _seed(seed)
+    if study_name is None:
+        study_name = f"study-{uuid.uuid4().hex[:12]}"
+    elif not isinstance(study_name, str) or not study_name.strip():
+        raise InvalidArgumentError(f"`study_name` must be a non-empty string, got {study_name!r}")
+    store = get_storage(storage)
+    sampler_ = make_sampler(sampler)
+    scheduler_ = make_scheduler(scheduler)
+    try:
+        study_id = store.create_study(study_name, dirs)
+    except HyperscoutError as exc:
+        from hyperscout.errors import DuplicatedStudyError
+
+        if not (load_if_exists and isinstance(exc, DuplicatedStudyError)):
+            raise
+        existing = list(store.get_study_directions(store.get_study_id(study_name)))
+        if existing != dirs:
+            raise InvalidArgumentError(
+                f"study {study_name!r} exists with directions "
+                f"{[d.value for d in existing]}, not {[d.value for d in dirs]}"
+            ) from None
+        return _open(study_name, store, sampler_, scheduler_, seed_)
+    if seed_ is not None:
+        store.set_study_attr(study_id, _SEED_KEY, str(seed_), system=True)
+    return _open(study_name, store, sampler_, scheduler_, seed_)
+
+
+def load_study(
+    study_name: str,
+    storage: str | Storage,
+    *,
+    sampler: str | Sampler | None = None,
+    scheduler: str | Scheduler | None = None,
+    seed: int | None = None,
+) -> Study:
+    """Open an existing study to continue it. Its seed is restored unless ``seed`` is given.
+
+    Example:
+        >>> study = hs.load_study("demo", storage="sqlite:///runs.db")  # doctest: +SKIP
+    """
+    if storage is None:
+        raise InvalidArgumentError(
+            "`storage` is required to load a study: pass the URL it was created with, "
+            "e.g. 'sqlite:///hyperscout.db'"
+        )
+    store = get_storage(storage)
+    return _open(study_name, store, sampler, scheduler, _seed(seed))
+
+
+def delete_study(study_name: str, storage: str | Storage) -> None:
+    """Delete a study and all its trials."""
+    store = get_storage(storage)
+    store.delete_study(store.get_study_id(study_name))
+
+
+def get_all_study_summaries(storage: str | Storage) -> list[StudySummary]:
+    """One summary per study in ``storage``."""
+    return get_storage(storage).list_studies()

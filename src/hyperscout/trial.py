@@ -1,0 +1,189 @@
+"""The :class:`Trial` handle an objective receives, plus the trial records.
+
+Example:
+    >>> def objective(trial):
+    ...     x = trial.suggest_float("x", -5, 5)
+    ...     kind = trial.suggest_categorical("kind", ["a", "b"])
+    ...     return x**2 if kind == "a" else x**2 + 1
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+from hyperscout.errors import InvalidArgumentError, InvalidTypeError, ParamConflictError
+from hyperscout.samplers._base import StudyView
+from hyperscout.schedulers._base import Decision
+from hyperscout.space import Categorical, Distribution, Float, Int
+
+if TYPE_CHECKING:
+    from hyperscout.study import Study
+
+__all__ = ["FrozenTrial", "StudyDirection", "Trial", "TrialState"]
+
+FIXED_PARAMS_KEY = "fixed_params"
+
+
+class Trial:
+    """One running evaluation: suggests parameters, reports progress, holds user attributes.
+
+    Obtain it from ``study.ask()`` or as the argument of the objective given to
+    ``study.optimize``. Suggesting the same name twice in one trial returns the same value.
+    """
+
+    def __init__(
+        self,
+        study: Study,
+        frozen: FrozenTrial,
+        view: StudyView,
+        rng: np.random.Generator,
+        presampled: Mapping[str, tuple[Distribution, Any]] | None = None,
+    ) -> None:
+        self._study = study
+        self._frozen = frozen
+        self._view = view
+        self._rng = rng
+        self._presampled = dict(presampled or {})
+        self._fixed: dict[str, Any] = dict(frozen.system_attrs.get(FIXED_PARAMS_KEY, {}))
+        self._decision = Decision.CONTINUE
+
+    def __repr__(self) -> str:
+        return f"Trial(number={self.number}, params={self.params!r})"
+
+    # -- identity and snapshots ------------------------------------------------------------
+    @property
+    def number(self) -> int:
+        """Position of the trial in its study (0, 1, 2, ...)."""
+        return self._frozen.number
+
+    @property
+    def trial_id(self) -> int:
+        """Storage-wide id of the trial."""
+        return self._frozen.trial_id
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Parameters suggested so far, by name."""
+        return dict(self._frozen.params)
+
+    @property
+    def distributions(self) -> dict[str, Distribution]:
+        """Distribution of each parameter suggested so far."""
+        return dict(self._frozen.distributions)
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        """User attributes set with :meth:`set_user_attr`."""
+        return dict(self._frozen.user_attrs)
+
+    @property
+    def study(self) -> Study:
+        """The study this trial belongs to."""
+        return self._study
+
+    def freeze(self) -> FrozenTrial:
+        """The trial's current snapshot."""
+        return self._frozen
+
+    # -- suggestions ------------------------------------------------------------------------
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False
+    ) -> float:
+        """A float in ``[low, high]``; log-uniform when ``log``; on a grid when ``step``.
+
+        Example:
+            >>> lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)  # doctest: +SKIP
+        """
+        value: float = self.suggest(name, Float(low, high, log=log, step=step))
+        return value
+
+    def suggest_int(
+        self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
+    ) -> int:
+        """An int in ``[low, high]`` (inclusive); log-scaled when ``log``."""
+        value: int = self.suggest(name, Int(low, high, log=log, step=step))
+        return value
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        """One of ``choices`` (any hashable values: str, int, float, bool, None)."""
+        return self.suggest(name, Categorical(tuple(choices)))
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        """A value for ``name`` drawn from ``distribution`` (hs.Float, hs.Int, hs.Categorical)."""
+        if not isinstance(name, str) or not name:
+            raise InvalidTypeError(f"`name` must be a non-empty string, got {name!r}")
+        if not isinstance(distribution, (Float, Int, Categorical)):
+            raise InvalidTypeError(
+                f"`distribution` must be hs.Float, hs.Int or hs.Categorical, got {distribution!r}"
+            )
+        known = self._frozen.distributions.get(name)
+        if known is not None:
+            if known != distribution:
+                raise ParamConflictError(
+                    f"parameter {name!r} was already suggested in this trial as {known!r}, "
+                    f"now as {distribution!r}: use one distribution per name within a trial"
+                )
+            return self._frozen.params[name]
+        value = self._draw(name, distribution)
+        self._frozen = self._study._storage.update_trial(
+            self.trial_id, params={name: (distribution, distribution.to_internal(value))}
+        )
+        return self._frozen.params[name]
+
+    def _draw(self, name: str, dist: Distribution) -> Any:
+        if name in self._fixed:
+            value = self._fixed[name]
+            if isinstance(dist, Int) and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if not dist.contains(value):
+                raise InvalidArgumentError(
+                    f"enqueued value {value!r} for parameter {name!r} is outside {dist!r}: "
+                    "enqueue a value the objective's suggestion allows"
+                )
+            return value
+        pre = self._presampled.get(name)
+        if pre is not None and pre[0] == dist:
+            return pre[1]
+        if dist.single():
+            return dist.to_external(float(dist.from_unit(0.5)))
+        return self._study._sampler.suggest(self._view, {name: dist}, self._rng)[name]
+
+    # -- progress and attributes ------------------------------------------------------------
+    def report(self, step: int, value: float) -> None:
+        """Record an intermediate value (e.g. validation loss after ``step`` epochs).
+
+        The study's scheduler answers every report; :meth:`should_prune` tells its answer.
+        """
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+            raise InvalidArgumentError(f"`step` must be an int >= 0, got step={step!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InvalidTypeError(f"`value` must be a real number, got {value!r}")
+        self._frozen = self._study._storage.update_trial(
+            self.trial_id, intermediate_values={int(step): float(value)}
+        )
+        if math.isnan(float(value)):
+            return
+        self._decision = self._study._scheduler.on_report(
+            self._study._refresh_view(), self._frozen, int(step), float(value)
+        )
+
+    def should_prune(self) -> bool:
+        """True when the scheduler decided at the last report that this trial should stop.
+
+        Example:
+            >>> if trial.should_prune():  # doctest: +SKIP
+            ...     raise hs.TrialPruned()
+        """
+        return self._decision == Decision.STOP
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serializable value to the trial (kept in storage)."""
+        if not isinstance(key, str):
+            raise InvalidTypeError(f"`key` must be a string, got {key!r}")
+        self._frozen = self._study._storage.update_trial(self.trial_id, user_attrs={key: value})
