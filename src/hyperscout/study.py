@@ -124,7 +124,7 @@ class Study:
         self._storage.set_study_attr(self._study_id, key, value)
 
     # -- reading trials ---------------------------------------------------------------------
-    def _refresh_view(self) -> StudyView:
+    def _refresh_view(self, current: int | None = None) -> StudyView:
         with self._lock:
             changed, self._version = self._storage.get_trials(
                 self._study_id, since_version=self._version
@@ -134,7 +134,7 @@ class Study:
                     self._trials.extend([None] * (t.number + 1 - len(self._trials)))
                 self._trials[t.number] = t
             trials = [t for t in self._trials if t is not None]
-        return StudyView(trials, self._directions)
+        return StudyView(trials, self._directions, self._seed, current)
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -211,7 +211,7 @@ class Study:
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             frozen = self._storage.create_trial(self._study_id, state=TrialState.RUNNING)
-        view = self._refresh_view()
+        view = self._refresh_view(current=frozen.number)
         rng = self._rng(frozen.number)
         fixed = frozen.system_attrs.get(FIXED_PARAMS_KEY, {})
         joint = declared if declared is not None else self._sampler.joint_space(view)

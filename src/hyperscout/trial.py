@@ -170,7 +170,7 @@ class Trial:
         if math.isnan(float(value)):
             return
         self._decision = self._study._scheduler.on_report(
-            self._study._refresh_view(), self._frozen, int(step), float(value)
+            self._study._refresh_view(current=self.number), self._frozen, int(step), float(value)
         )
 
     def should_prune(self) -> bool:

@@ -32,15 +32,27 @@ class StudyView:
     """Read-only snapshot of a study for samplers and schedulers.
 
     Attributes:
-        trials: every trial, ordered by number.
+        trials: every trial, ordered by number (the trial being sampled included).
         directions: one direction per objective.
+        seed: the study's seed; constant for the study's lifetime, also across restarts (use it
+            for study-wide choices such as a QMC scramble; per-trial randomness comes from the
+            ``rng`` argument).
+        current: number of the trial being sampled, or None outside a trial.
     """
 
-    __slots__ = ("__dict__", "directions", "trials")
+    __slots__ = ("__dict__", "current", "directions", "seed", "trials")
 
-    def __init__(self, trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]):
+    def __init__(
+        self,
+        trials: Sequence[FrozenTrial],
+        directions: Sequence[StudyDirection],
+        seed: int = 0,
+        current: int | None = None,
+    ):
         self.trials: tuple[FrozenTrial, ...] = tuple(trials)
         self.directions: tuple[StudyDirection, ...] = tuple(directions)
+        self.seed = seed
+        self.current = current
 
     @property
     def n_objectives(self) -> int:
@@ -60,9 +72,9 @@ class StudyView:
 
     @cached_property
     def running(self) -> tuple[FrozenTrial, ...]:
-        """RUNNING, WAITING and PAUSED trials (their results are still to come)."""
+        """RUNNING, WAITING and PAUSED trials other than the current one (results to come)."""
         live = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
-        return tuple(t for t in self.trials if t.state in live)
+        return tuple(t for t in self.trials if t.state in live and t.number != self.current)
 
     def signed_values(self, trials: Sequence[FrozenTrial]) -> np.ndarray:
         """Objective values as an (n, n_objectives) array where smaller is always better."""
