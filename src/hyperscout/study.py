@@ -282,21 +282,24 @@ class Study:
                 "the objective returned a dict: return a float, or a tuple with one value per "
                 "objective"
             )
-        items = (values,) if isinstance(values, numbers.Real) or np.ndim(values) == 0 else values
-        try:
-            out = tuple(float(v) for v in items)
-        except (TypeError, ValueError):
-            raise InvalidTypeError(
-                f"the objective must return a number (or {n} numbers), got {values!r}"
-            ) from None
-        if any(isinstance(v, (bool, np.bool_)) for v in items):
-            raise InvalidTypeError(f"the objective returned a bool ({values!r}): return a number")
-        if len(out) != n:
+        if isinstance(values, (str, bytes)) or np.ndim(values) > 1:
+            items: Any = [values]
+        else:
+            items = [values] if np.ndim(values) == 0 else list(values)
+        for v in items:
+            if isinstance(v, (bool, np.bool_)):
+                raise InvalidTypeError(f"the objective returned a bool ({v!r}): return a number")
+            if not isinstance(v, (numbers.Real, np.number)):
+                raise InvalidTypeError(
+                    f"the objective must return a number (or {n} numbers), got {values!r}: "
+                    "return a float"
+                )
+        if len(items) != n:
             raise InvalidArgumentError(
-                f"the study has {n} objective(s) but the objective returned {len(out)} value(s): "
-                f"{values!r}"
+                f"the study has {n} objective(s) but the objective returned {len(items)} "
+                f"value(s): {values!r}"
             )
-        return out
+        return tuple(float(v) for v in items)
 
     def enqueue_trial(
         self,
