@@ -154,6 +154,19 @@ class Float:
             return (np.log(x) - lo) / (hi - lo)
         return (x - self.low) / (self.high - self.low)
 
+    def decode(self, u: float) -> float:
+        """Scalar :meth:`from_unit` (pure Python, for per-parameter sampling hot paths)."""
+        u = min(max(float(u), 0.0), 1.0)
+        if self.high == self.low:
+            return self.low
+        if self.step is not None:
+            n = _n_steps(self.low, self.high, self.step)
+            return min(self.low + min(math.floor(u * n), n - 1) * self.step, self.high)
+        if self.log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            return min(max(math.exp(lo + u * (hi - lo)), self.low), self.high)
+        return min(max(self.low + u * (self.high - self.low), self.low), self.high)
+
     def from_unit(self, u: np.ndarray | float) -> np.ndarray:
         """Inverse of :meth:`to_unit`; any ``u`` is clipped into the allowed set."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
@@ -256,6 +269,15 @@ class Int:
         k = np.clip(np.round((x - self.low) / self.step), 0, n - 1)
         return (k + 0.5) / n
 
+    def decode(self, u: float) -> float:
+        """Scalar :meth:`from_unit` (pure Python, for per-parameter sampling hot paths)."""
+        u = min(max(float(u), 0.0), 1.0)
+        if self.log:
+            lo, hi = self._log_edges()
+            return float(min(max(round(math.exp(lo + u * (hi - lo))), self.low), self.high))
+        n = self.n_values
+        return float(self.low + min(math.floor(u * n), n - 1) * self.step)
+
     def from_unit(self, u: np.ndarray | float) -> np.ndarray:
         """Inverse of :meth:`to_unit`; any ``u`` is mapped to an allowed integer (as float)."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
@@ -351,6 +373,11 @@ class Categorical:
     def to_unit(self, internal: np.ndarray | float) -> np.ndarray:
         """Index to the centre of its cell in [0, 1]."""
         return (np.asarray(internal, dtype=float) + 0.5) / len(self.choices)
+
+    def decode(self, u: float) -> float:
+        """Scalar :meth:`from_unit`."""
+        n = len(self.choices)
+        return float(min(math.floor(min(max(float(u), 0.0), 1.0) * n), n - 1))
 
     def from_unit(self, u: np.ndarray | float) -> np.ndarray:
         """Position in [0, 1] to an index (as float)."""

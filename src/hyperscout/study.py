@@ -68,7 +68,7 @@ class Study:
         self._scheduler = scheduler
         self._seed = seed
         self._lock = threading.RLock()
-        self._trials: list[FrozenTrial | None] = []
+        self._trials: list[FrozenTrial] = []
         self._version = 0
         self._stop_flag = threading.Event()
 
@@ -129,11 +129,14 @@ class Study:
             changed, self._version = self._storage.get_trials(
                 self._study_id, since_version=self._version
             )
+            # Numbers are gap-free and every new trial is among the changed ones, so the list
+            # never has holes: index == number.
             for t in changed:
-                if t.number >= len(self._trials):
-                    self._trials.extend([None] * (t.number + 1 - len(self._trials)))
-                self._trials[t.number] = t
-            trials = [t for t in self._trials if t is not None]
+                if t.number == len(self._trials):
+                    self._trials.append(t)
+                else:
+                    self._trials[t.number] = t
+            trials = tuple(self._trials)
         return StudyView(trials, self._directions, self._seed, current)
 
     @property

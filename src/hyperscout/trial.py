@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
 __all__ = ["FrozenTrial", "StudyDirection", "Trial", "TrialState"]
 
 FIXED_PARAMS_KEY = "fixed_params"
+
+
+# Objectives build the same distributions trial after trial: validate each one once.
+# typed=True keeps True apart from 1, so bad arguments still raise.
+@functools.lru_cache(maxsize=1024, typed=True)
+def _float(low: float, high: float, step: float | None, log: bool) -> Float:
+    return Float(low, high, log=log, step=step)
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _int(low: int, high: int, step: int, log: bool) -> Int:
+    return Int(low, high, log=log, step=step)
 
 
 class Trial:
@@ -100,14 +113,14 @@ class Trial:
         Example:
             >>> lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)  # doctest: +SKIP
         """
-        value: float = self.suggest(name, Float(low, high, log=log, step=step))
+        value: float = self.suggest(name, _float(low, high, step, log))
         return value
 
     def suggest_int(
         self, name: str, low: int, high: int, *, step: int = 1, log: bool = False
     ) -> int:
         """An int in ``[low, high]`` (inclusive); log-scaled when ``log``."""
-        value: int = self.suggest(name, Int(low, high, log=log, step=step))
+        value: int = self.suggest(name, _int(low, high, step, log))
         return value
 
     def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
@@ -151,7 +164,7 @@ class Trial:
         if pre is not None and pre[0] == dist:
             return pre[1]
         if dist.single():
-            return dist.to_external(float(dist.from_unit(0.5)))
+            return dist.to_external(dist.decode(0.5))
         return self._study._sampler.suggest(self._view, {name: dist}, self._rng)[name]
 
     # -- progress and attributes ------------------------------------------------------------

@@ -15,10 +15,9 @@ __all__ = ["RandomSampler", "sample_uniform"]
 
 def sample_uniform(space: Mapping[str, Distribution], rng: np.random.Generator) -> dict[str, Any]:
     """One uniform draw from the unit cube, decoded through each distribution."""
-    u = rng.random(len(space))
+    u = rng.random(len(space)).tolist()
     return {
-        name: dist.to_external(float(dist.from_unit(u[i])))
-        for i, (name, dist) in enumerate(space.items())
+        name: dist.to_external(dist.decode(u[i])) for i, (name, dist) in enumerate(space.items())
     }
 
 

@@ -35,6 +35,16 @@ class _StudyRecord:
     waiting: list[int] = field(default_factory=list)
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(FrozenTrial))
+
+
+def _with(old: FrozenTrial, changes: dict[str, Any]) -> FrozenTrial:
+    """``dataclasses.replace`` without its per-call introspection (a hot path)."""
+    fields = {name: getattr(old, name) for name in _FIELDS}
+    fields.update(changes)
+    return FrozenTrial(**fields)
+
+
 def check_values(values: Sequence[float] | None, n_objectives: int) -> tuple[float, ...] | None:
     """Validate stored objective values against the study's number of objectives."""
     if values is None:
@@ -252,7 +262,7 @@ class InMemoryStorage:
                 changes["user_attrs"] = {**old.user_attrs, **copy.deepcopy(dict(user_attrs))}
             if system_attrs:
                 changes["system_attrs"] = {**old.system_attrs, **copy.deepcopy(dict(system_attrs))}
-            new = dataclasses.replace(old, **changes)
+            new = _with(old, changes)
             return self._stamp(study_id, new)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
