@@ -48,7 +48,7 @@ def _real(name: str, value: Any) -> float:
 def _integer(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
-            return int(value)
+            return int(float(value))
         raise InvalidTypeError(
             f"`{name}` must be an integer, got {value!r} ({type(value).__name__})"
         )
@@ -151,8 +151,10 @@ class Float:
             return (k + 0.5) / n
         if self.log:
             lo, hi = math.log(self.low), math.log(self.high)
-            return (np.log(x) - lo) / (hi - lo)
-        return (x - self.low) / (self.high - self.low)
+            out: np.ndarray = (np.log(x) - lo) / (hi - lo)
+            return out
+        linear: np.ndarray = (x - self.low) / (self.high - self.low)
+        return linear
 
     def decode(self, u: float) -> float:
         """Scalar :meth:`from_unit` (pure Python, for per-parameter sampling hot paths)."""
@@ -245,8 +247,8 @@ class Int:
             return False
         if not float(value).is_integer():
             return False
-        v = int(value)
-        return self.low <= v <= self.high and (v - self.low) % self.step == 0
+        v = int(float(value))
+        return bool(self.low <= v <= self.high and (v - self.low) % self.step == 0)
 
     def to_internal(self, value: Any) -> float:
         """External value to the float storage keeps."""
@@ -264,7 +266,8 @@ class Int:
         x = np.asarray(internal, dtype=float)
         if self.log:
             lo, hi = self._log_edges()
-            return (np.log(x) - lo) / (hi - lo)
+            out: np.ndarray = (np.log(x) - lo) / (hi - lo)
+            return out
         n = self.n_values
         k = np.clip(np.round((x - self.low) / self.step), 0, n - 1)
         return (k + 0.5) / n

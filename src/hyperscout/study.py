@@ -403,7 +403,8 @@ def _open(name: str, storage: Storage, sampler: Any, scheduler: Any, seed: int |
     study_id = storage.get_study_id(name)
     stored = storage.get_study_attrs(study_id, system=True).get(_SEED_KEY)
     if seed is None:
-        seed = int(stored) if stored is not None else int(np.random.SeedSequence().entropy)
+        entropy = np.random.SeedSequence().entropy
+        seed = int(stored) if stored is not None else int(entropy)  # type: ignore[arg-type]
         if stored is None:
             storage.set_study_attr(study_id, _SEED_KEY, str(seed), system=True)
     return Study(name, storage, make_sampler(sampler), make_scheduler(scheduler), seed)

@@ -29,19 +29,22 @@ __all__ = [
 def _grid() -> type:
     from hyperscout.samplers._grid import GridSampler
 
-    return GridSampler
+    cls: type = GridSampler
+    return cls
 
 
 def _qmc() -> type:
     from hyperscout.samplers._qmc import QMCSampler
 
-    return QMCSampler
+    cls: type = QMCSampler
+    return cls
 
 
 def _tpe() -> type:
     from hyperscout.samplers._tpe import TPESampler
 
-    return TPESampler
+    cls: type = TPESampler
+    return cls
 
 
 #: Registry name -> a function returning the sampler class (imported lazily).

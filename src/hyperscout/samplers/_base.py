@@ -81,7 +81,8 @@ class StudyView:
         sign = np.array([1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self.directions])
         if not trials:
             return np.empty((0, self.n_objectives))
-        return np.array([t.values for t in trials], dtype=float) * sign
+        out: np.ndarray = np.array([t.values for t in trials], dtype=float) * sign
+        return out
 
 
 def intersection_space(trials: Sequence[FrozenTrial]) -> dict[str, Distribution]:

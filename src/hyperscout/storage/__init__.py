@@ -41,7 +41,8 @@ def get_storage(storage: Any) -> Storage:
             )
         from hyperscout.storage._sql import SQLStorage
 
-        return SQLStorage(storage)
+        sql: Storage = SQLStorage(storage)
+        return sql
     if isinstance(storage, Storage):
         return storage
     raise InvalidTypeError(
