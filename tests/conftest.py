@@ -1,0 +1,41 @@
+"""Shared fixtures. ``postgres_url``: a private schema in the test PostgreSQL database.
+
+The server comes from ``HYPERSCOUT_TEST_POSTGRES_URL`` (default: ``postgres`` user, no password,
+database ``test`` on 127.0.0.1:5432). When it cannot be reached, tests that need it are skipped,
+or fail when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A URL whose ``search_path`` is a fresh schema, dropped when the session ends."""
+    import sqlalchemy as sa
+
+    base = sa.make_url(os.environ.get("HYPERSCOUT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    if base.drivername in ("postgres", "postgresql"):
+        base = base.set(drivername="postgresql+psycopg")
+    schema = f"hs_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(base, poolclass=sa.NullPool, connect_args={"connect_timeout": 5})
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as err:
+        message = f"PostgreSQL at {base.render_as_string()} is unreachable: {err}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
