@@ -43,6 +43,7 @@ from hyperscout.storage._sql_codec import (
 )
 from hyperscout.storage._sql_engine import Database
 from hyperscout.storage._sql_io import (
+    INSERT_TRIAL,
     TRIAL_BY_ID,
     TRIAL_BY_ID_LOCKED,
     TRIALS_OF_STUDY,
@@ -245,7 +246,7 @@ class SQLStorage:
             "version": version,
         }
         trial = FrozenTrial(
-            trial_id=new_id(conn.execute(trials.insert(), row)),
+            trial_id=new_id(conn.execute(INSERT_TRIAL, row)),
             number=n_trials - 1,
             state=state,
             values=checked,

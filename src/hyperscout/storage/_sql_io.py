@@ -35,6 +35,7 @@ from hyperscout.storage._sql_schema import (
 )
 
 __all__ = [
+    "INSERT_TRIAL",
     "TRIALS_OF_STUDY",
     "TRIALS_SINCE",
     "TRIAL_BY_ID",
@@ -67,6 +68,11 @@ UPDATE_TRIAL = sa.update(trials).where(trials.c.trial_id == _p("b_trial_id"))
 _BUMP_WHERE = studies.c.study_id == _p("b_study_id")
 _BUMP = sa.update(studies).where(_BUMP_WHERE).values(version=studies.c.version + 1)
 _BUMP_NEW = _BUMP.values(n_trials=studies.c.n_trials + 1)
+_BUMP_RETURNING = {
+    new: stmt.returning(studies.c.version, studies.c.n_trials)
+    for new, stmt in ((False, _BUMP), (True, _BUMP_NEW))
+}
+INSERT_TRIAL = trials.insert()
 _COUNTERS = sa.select(studies.c.version, studies.c.n_trials).where(_BUMP_WHERE)
 
 
@@ -166,12 +172,11 @@ def bump(conn: sa.Connection, study_id: int, *, new_trial: bool) -> tuple[int, i
     The UPDATE takes the study row's lock until commit, so versions and trial numbers are
     handed out in commit order and without gaps.
     """
-    stmt = _BUMP_NEW if new_trial else _BUMP
     params = {"b_study_id": study_id}
     if conn.dialect.update_returning:
-        row = conn.execute(stmt.returning(studies.c.version, studies.c.n_trials), params).first()
+        row = conn.execute(_BUMP_RETURNING[new_trial], params).first()
     else:  # pragma: no cover - SQLite < 3.35
-        conn.execute(stmt, params)
+        conn.execute(_BUMP_NEW if new_trial else _BUMP, params)
         row = conn.execute(_COUNTERS, params).first()
     if row is None:
         raise StudyNotFoundError(f"no study with id {study_id}")
