@@ -229,3 +229,9 @@ def test_ctrl_c_stops_cleanly_and_marks_the_running_trial(n_jobs: int) -> None:
     assert by_number[3] == ("FAILED", "interrupted")
     assert all(state != "RUNNING" for state, _ in by_number.values())
     assert proc.returncode == 0
+
+
+def test_process_executor_rejects_in_memory_sqlite() -> None:
+    study = hs.create_study(storage="sqlite://")
+    with pytest.raises(hs.InvalidArgumentError, match="every process can open"):
+        study.optimize(lambda t: 0.0, n_trials=2, n_jobs=2, executor="process")

@@ -212,3 +212,15 @@ def test_seeded_studies_are_bit_identical() -> None:
 
     assert run(7) == run(7)
     assert run(7) != run(8)
+
+
+def test_enqueued_tuple_choices_survive_sql_storage(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/tuples.db"
+    study = hs.create_study(storage=url, sampler="random", seed=0)
+    study.enqueue_trial({"shape": (64, 32)})
+    study.enqueue_trial({"shape": (64, 32)}, skip_if_exists=True)
+    study.optimize(lambda t: len(t.suggest_categorical("shape", [(32,), (64, 32)])), n_trials=1)
+    trial = hs.load_study(study.study_name, storage=url).trials[0]
+    assert trial.state == hs.TrialState.COMPLETE
+    assert trial.params["shape"] == (64, 32)
+    assert len(study.trials) == 1

@@ -40,8 +40,9 @@ def _child(
     from hyperscout._optimize import run_one
     from hyperscout.study import load_study
 
-    study = load_study(name, url, sampler=sampler, scheduler=scheduler, seed=seed)
+    study = None
     try:
+        study = load_study(name, url, sampler=sampler, scheduler=scheduler, seed=seed)
         while not stop.is_set():
             with lock:
                 if n_trials is not None and counter.value >= n_trials:
@@ -63,7 +64,12 @@ def _child(
         except Exception:  # an unpicklable exception still reports its text
             errors.put(HyperscoutError(f"worker process failed: {exc!r}"))
     finally:
-        study.storage.close()
+        if study is not None:
+            study.storage.close()
+
+
+def _in_memory_sqlite(url: str) -> bool:
+    return url.startswith("sqlite") and (url.rstrip("/").endswith(":") or ":memory:" in url)
 
 
 def run_processes(
@@ -78,7 +84,7 @@ def run_processes(
 ) -> None:
     """Run ``n_jobs`` processes until the shared budget is spent."""
     url = getattr(study.storage, "url", None)
-    if url is None:
+    if url is None or _in_memory_sqlite(url):
         raise InvalidArgumentError(
             "`executor='process'` needs a storage every process can open: pass "
             "storage='sqlite:///hyperscout.db' (or a PostgreSQL URL) to create_study"

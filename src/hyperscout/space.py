@@ -395,15 +395,20 @@ class Categorical:
 Distribution: TypeAlias = Float | Int | Categorical
 
 
+def as_choice(value: Any) -> Any:
+    """Undo JSON's tuple-to-list conversion: a list is never a valid (hashable) choice."""
+    return tuple(as_choice(v) for v in value) if isinstance(value, list) else value
+
+
 def distribution_from_dict(data: Mapping[str, Any]) -> Distribution:
-    """Rebuild a distribution from :meth:`to_dict` output."""
+    """Rebuild a distribution from :meth:`to_dict` output (also after a JSON round trip)."""
     kind = data.get("type")
     if kind == "float":
         return Float(data["low"], data["high"], log=data["log"], step=data["step"])
     if kind == "int":
         return Int(data["low"], data["high"], log=data["log"], step=data["step"])
     if kind == "categorical":
-        return Categorical(tuple(data["choices"]))
+        return Categorical(tuple(as_choice(c) for c in data["choices"]))
     raise InvalidArgumentError(f"unknown distribution type {kind!r} in {dict(data)!r}")
 
 

@@ -30,7 +30,7 @@ from hyperscout.errors import (
 )
 from hyperscout.samplers import Sampler, StudyView, make_sampler
 from hyperscout.schedulers import Scheduler, make_scheduler
-from hyperscout.space import Distribution, validate_space
+from hyperscout.space import Distribution, as_choice, validate_space
 from hyperscout.storage import Storage, get_storage
 from hyperscout.trial import FIXED_PARAMS_KEY, Trial
 
@@ -322,7 +322,7 @@ class Study:
         if skip_if_exists:
             for t in self._refresh_view().trials:
                 mine = t.system_attrs.get(FIXED_PARAMS_KEY) or t.params
-                if all(k in mine and mine[k] == v for k, v in fixed.items()):
+                if all(k in mine and as_choice(mine[k]) == as_choice(v) for k, v in fixed.items()):
                     return
         self._storage.create_trial(
             self._study_id,

@@ -21,7 +21,7 @@ from hyperscout._records import FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError, ParamConflictError
 from hyperscout.samplers._base import StudyView
 from hyperscout.schedulers._base import Decision
-from hyperscout.space import Categorical, Distribution, Float, Int
+from hyperscout.space import Categorical, Distribution, Float, Int, as_choice
 
 if TYPE_CHECKING:
     from hyperscout.study import Study
@@ -154,6 +154,8 @@ class Trial:
             value = self._fixed[name]
             if isinstance(dist, Int) and isinstance(value, float) and value.is_integer():
                 value = int(value)
+            if isinstance(dist, Categorical):
+                value = as_choice(value)  # a tuple choice comes back from JSON as a list
             if not dist.contains(value):
                 raise InvalidArgumentError(
                     f"enqueued value {value!r} for parameter {name!r} is outside {dist!r}: "

@@ -106,19 +106,11 @@ def dump_distribution(name: str, dist: Distribution) -> str:
     return text
 
 
-def _tuples(value: Any) -> Any:
-    # JSON turns tuple choices into lists; a list can never be a choice (unhashable).
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
 def load_distribution(text: str) -> Distribution:
     """A distribution from its JSON text (cached)."""
     dist = _json_to_dist.get(text)
     if dist is None:
-        data = json.loads(text)
-        if data.get("type") == "categorical":
-            data["choices"] = [_tuples(c) for c in data["choices"]]
-        dist = distribution_from_dict(data)
+        dist = distribution_from_dict(json.loads(text))
         if len(_json_to_dist) >= _CACHE_LIMIT:
             _json_to_dist.clear()
         _json_to_dist[text] = dist
