@@ -91,6 +91,9 @@ def run_one(
             result = objective(trial)
         except TrialPruned:
             return study.tell(trial, state=TrialState.PRUNED)
+        except SearchSpaceExhausted as exc:  # raised by a sampler from trial.suggest_*
+            _finish_failed(study, trial.trial_id, _fail_reason(exc))
+            raise
         except KeyboardInterrupt:
             _finish_failed(study, trial.trial_id, "interrupted")
             raise

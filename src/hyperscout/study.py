@@ -213,7 +213,22 @@ class Study:
         declared = validate_space(space) if space is not None else None
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
+            # Optional sampler hook: raises SearchSpaceExhausted before a trial is created.
+            check_exhausted = getattr(self._sampler, "check_exhausted", None)
+            if check_exhausted is not None:
+                check_exhausted(self._refresh_view())
             frozen = self._storage.create_trial(self._study_id, state=TrialState.RUNNING)
+        try:
+            return self._start(frozen, declared)
+        except BaseException as exc:  # never leave a trial RUNNING that no one will finish
+            self._storage.update_trial(
+                frozen.trial_id,
+                state=TrialState.FAILED,
+                system_attrs={"fail_reason": f"{type(exc).__name__}: {exc}"},
+            )
+            raise
+
+    def _start(self, frozen: FrozenTrial, declared: dict[str, Distribution] | None) -> Trial:
         view = self._refresh_view(current=frozen.number)
         rng = self._rng(frozen.number)
         fixed = frozen.system_attrs.get(FIXED_PARAMS_KEY, {})

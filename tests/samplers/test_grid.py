@@ -37,11 +37,6 @@ def test_a_3x4_grid_runs_exactly_its_12_points_then_optimize_stops() -> None:
     assert len(points(study)) == 12
 
 
-@pytest.mark.xfail(
-    reason="study.ask() creates the trial before the sampler raises SearchSpaceExhausted and "
-    "leaves it RUNNING (bug in study.py, reported)",
-    strict=False,
-)
 def test_an_exhausted_grid_leaves_no_stray_trial() -> None:
     study = hs.create_study(sampler=GridSampler({"x": [1, 2, 3], "k": ["a", "b", "c", "d"]}))
     study.optimize(xk_objective, n_trials=100)
@@ -310,11 +305,6 @@ def test_registry_pickle_and_repr() -> None:
     assert runs[0] == runs[1] and len(runs[0]) == 12
 
 
-@pytest.mark.xfail(
-    reason="samplers/__init__.py: the loader function `_grid` is shadowed by the submodule "
-    "`hyperscout.samplers._grid` once it is imported (bug reported)",
-    strict=False,
-)
 def test_the_public_name_resolves_every_time() -> None:
     assert hs.GridSampler is GridSampler
     assert hs.GridSampler is GridSampler

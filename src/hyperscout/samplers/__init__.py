@@ -26,21 +26,21 @@ __all__ = [
 ]
 
 
-def _grid() -> type:
+def _load_grid() -> type:
     from hyperscout.samplers._grid import GridSampler
 
     cls: type = GridSampler
     return cls
 
 
-def _qmc() -> type:
+def _load_qmc() -> type:
     from hyperscout.samplers._qmc import QMCSampler
 
     cls: type = QMCSampler
     return cls
 
 
-def _tpe() -> type:
+def _load_tpe() -> type:
     from hyperscout.samplers._tpe import TPESampler
 
     cls: type = TPESampler
@@ -50,16 +50,16 @@ def _tpe() -> type:
 #: Registry name -> a function returning the sampler class (imported lazily).
 SAMPLERS: dict[str, Callable[[], type]] = {
     "random": lambda: RandomSampler,
-    "grid": _grid,
-    "qmc": _qmc,
-    "tpe": _tpe,
+    "grid": _load_grid,
+    "qmc": _load_qmc,
+    "tpe": _load_tpe,
 }
 
 DEFAULT_SAMPLER = "tpe"
 
 
 def __getattr__(name: str) -> Any:
-    lazy = {"GridSampler": _grid, "QMCSampler": _qmc, "TPESampler": _tpe}
+    lazy = {"GridSampler": _load_grid, "QMCSampler": _load_qmc, "TPESampler": _load_tpe}
     if name in lazy:
         return lazy[name]()
     raise AttributeError(name)

@@ -12,6 +12,9 @@ The study asks a sampler twice per trial:
    them.
 2. at each ``trial.suggest_*`` for a parameter that step 1 did not cover (conditional or new
    parameters): ``suggest(view, {name: distribution}, rng)``.
+
+A sampler with a finite space (grid) may also define ``check_exhausted(view)``, which raises
+``SearchSpaceExhausted`` before a trial is created; ``optimize`` then stops cleanly.
 """
 
 from __future__ import annotations

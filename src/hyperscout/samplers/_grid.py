@@ -390,6 +390,13 @@ class GridSampler:
                 out[dim.name] = dist
         return out
 
+    def check_exhausted(self, view: StudyView) -> None:
+        """Raise SearchSpaceExhausted when every grid point is held. The study calls this before
+        it creates a trial, so a finished grid search leaves no extra trial behind."""
+        grid = self._grid or _auto_grid(view)
+        if grid is not None and self._choose(view, grid) is None:
+            raise self._exhausted(grid)
+
     def suggest(
         self, view: StudyView, space: Mapping[str, Distribution], rng: np.random.Generator
     ) -> dict[str, Any]:
