@@ -224,3 +224,19 @@ def test_enqueued_tuple_choices_survive_sql_storage(tmp_path: object) -> None:
     assert trial.state == hs.TrialState.COMPLETE
     assert trial.params["shape"] == (64, 32)
     assert len(study.trials) == 1
+
+
+def test_a_sampler_error_in_ask_fails_the_new_trial_instead_of_leaving_it_running() -> None:
+    class Broken:
+        def joint_space(self, view: hs.StudyView) -> dict[str, hs.Distribution]:
+            return {"x": hs.Float(0, 1)}
+
+        def suggest(self, view: object, space: object, rng: object) -> dict[str, object]:
+            raise RuntimeError("model blew up")
+
+    study = hs.create_study(sampler=Broken())
+    with pytest.raises(RuntimeError, match="model blew up"):
+        study.ask()
+    (trial,) = study.trials
+    assert trial.state == hs.TrialState.FAILED
+    assert trial.system_attrs["fail_reason"] == "RuntimeError: model blew up"
