@@ -206,27 +206,78 @@ def measure(space_name: str, sampler: str, seeds: int, n_max: int) -> dict[str, 
 
 
 # -- report -------------------------------------------------------------------------------------
-def _med(xs: Sequence[float]) -> float:
-    return statistics.median(xs)
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Medians over seeds for one (space, sampler, n)."""
 
+    space: str
+    sampler: str
+    n: int
+    cum_s: tuple[float, float]  # (hyperscout, Optuna)
+    ms: tuple[float, float]
+    best: tuple[float, float]
 
-def table_rows(
-    space: str, sampler: str, runs: dict[str, list[Run]], ns: Sequence[int]
-) -> list[str]:
-    rows = []
-    hs_runs, op_runs = runs["hyperscout"], runs["optuna"]
-    for n in ns:
-        hs_cum = _med([r.cumulative_s(n) for r in hs_runs])
-        op_cum = _med([r.cumulative_s(n) for r in op_runs])
-        hs_ms = _med([r.marginal_ms(n) for r in hs_runs])
-        op_ms = _med([r.marginal_ms(n) for r in op_runs])
-        hs_best = _med([r.best(n) for r in hs_runs])
-        op_best = _med([r.best(n) for r in op_runs])
-        rows.append(
-            f"| {space} | {sampler} | {n} | {hs_cum:.3f} | {op_cum:.3f} | {op_cum / hs_cum:.1f}x "
-            f"| {hs_ms:.3f} | {op_ms:.3f} | {op_ms / hs_ms:.1f}x | {hs_best:.4g} | {op_best:.4g} |"
+    @property
+    def cum_ratio(self) -> float:
+        return self.cum_s[1] / self.cum_s[0]
+
+    @property
+    def ms_ratio(self) -> float:
+        return self.ms[1] / self.ms[0]
+
+    def markdown(self) -> str:
+        (hc, oc), (hm, om), (hb, ob) = self.cum_s, self.ms, self.best
+        return (
+            f"| {self.space} | {self.sampler} | {self.n} | {hc:.3f} | {oc:.3f} "
+            f"| {self.cum_ratio:.1f}x | {hm:.3f} | {om:.3f} | {self.ms_ratio:.1f}x "
+            f"| {hb:.4g} | {ob:.4g} |"
         )
-    return rows
+
+
+def summarize(space: str, sampler: str, runs: dict[str, list[Run]], n: int) -> Row:
+    """Medians over seeds of both libraries' runs at n trials."""
+
+    def med(stat: Callable[[Run], float]) -> tuple[float, float]:
+        hs_med = statistics.median(stat(r) for r in runs["hyperscout"])
+        return hs_med, statistics.median(stat(r) for r in runs["optuna"])
+
+    return Row(
+        space,
+        sampler,
+        n,
+        cum_s=med(lambda r: r.cumulative_s(n)),
+        ms=med(lambda r: r.marginal_ms(n)),
+        best=med(lambda r: r.best(n)),
+    )
+
+
+def verdicts(rows: Sequence[Row]) -> list[str]:
+    """The issue's targets, checked at the largest n of each (space, sampler)."""
+    out = []
+    n_max = max(r.n for r in rows)
+    for r in rows:
+        if r.n != n_max:
+            continue
+        if r.sampler == "tpe":
+            fast = min(r.cum_ratio, r.ms_ratio) >= TPE_TARGET_RATIO
+            good = r.best[0] <= r.best[1]
+            out.append(
+                f"- TPE, {r.space}, n={n_max}: {r.cum_ratio:.1f}x (cumulative) and "
+                f"{r.ms_ratio:.1f}x (ms/trial) vs Optuna, target >= {TPE_TARGET_RATIO:g}x: "
+                f"{'met' if fast else 'MISSED'}; median best {r.best[0]:.4g} vs {r.best[1]:.4g}: "
+                f"{'same or better' if good else 'WORSE'}"
+            )
+        elif r.sampler == "random":
+            ok = r.ms[0] < RANDOM_TARGET_MS
+            out.append(
+                f"- random, {r.space}, n={n_max}: {r.ms[0]:.3f} ms/trial, target < "
+                f"{RANDOM_TARGET_MS:g} ms: {'met' if ok else 'MISSED'}"
+            )
+    return out
+
+
+TPE_TARGET_RATIO = 3.0  # hyperscout's TPE at least 3x faster than Optuna's at n = 1000
+RANDOM_TARGET_MS = 0.2  # random sampling, in memory, under 0.2 ms per trial
 
 
 TABLE_HEAD = [
@@ -242,18 +293,17 @@ def environment() -> str:
 
     import hyperscout
 
-    try:
-        root = Path(__file__).resolve().parent.parent
-        git = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        git = "unknown"
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*cmd: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *cmd], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    rev = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--", "src"):  # measured code differs from the commit
+        rev += " + uncommitted changes in src/"
     return (
-        f"hyperscout {hyperscout.__version__} (git {git}), optuna {optuna.__version__}, "
+        f"hyperscout {hyperscout.__version__} (git {rev}), optuna {optuna.__version__}, "
         f"numpy {np.__version__}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
     )
@@ -330,11 +380,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         *TABLE_HEAD,
     ]
     start = time.perf_counter()
+    rows: list[Row] = []
     for space in args.spaces:
         for sampler in samplers:
             runs = measure(space, sampler, args.seeds, max(args.n))
-            lines.extend(table_rows(space, sampler, runs, args.n))
+            rows.extend(summarize(space, sampler, runs, n) for n in args.n)
     print(f"  total {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    lines.extend(r.markdown() for r in rows)
+    lines.extend(["", "Targets:", *verdicts(rows)])
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out is not None:
