@@ -49,6 +49,7 @@ from hyperscout.trial import Trial
 _logging.getLogger("hyperscout").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "CMAESSampler",
     "Categorical",
     "Decision",
     "Distribution",
@@ -94,7 +95,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Heavier pieces load on first use so `import hyperscout` stays fast.
-    if name in ("GridSampler", "QMCSampler", "TPESampler"):
+    if name in ("CMAESSampler", "GridSampler", "QMCSampler", "TPESampler"):
         from hyperscout import samplers
 
         return getattr(samplers, name)

@@ -15,6 +15,7 @@ from hyperscout.samplers._random import RandomSampler
 
 __all__ = [
     "SAMPLERS",
+    "CMAESSampler",
     "GridSampler",
     "QMCSampler",
     "RandomSampler",
@@ -40,6 +41,13 @@ def _load_qmc() -> type:
     return cls
 
 
+def _load_cmaes() -> type:
+    from hyperscout.samplers._cmaes import CMAESSampler
+
+    cls: type = CMAESSampler
+    return cls
+
+
 def _load_tpe() -> type:
     from hyperscout.samplers._tpe import TPESampler
 
@@ -53,13 +61,19 @@ SAMPLERS: dict[str, Callable[[], type]] = {
     "grid": _load_grid,
     "qmc": _load_qmc,
     "tpe": _load_tpe,
+    "cmaes": _load_cmaes,
 }
 
 DEFAULT_SAMPLER = "tpe"
 
 
 def __getattr__(name: str) -> Any:
-    lazy = {"GridSampler": _load_grid, "QMCSampler": _load_qmc, "TPESampler": _load_tpe}
+    lazy = {
+        "CMAESSampler": _load_cmaes,
+        "GridSampler": _load_grid,
+        "QMCSampler": _load_qmc,
+        "TPESampler": _load_tpe,
+    }
     if name in lazy:
         return lazy[name]()
     raise AttributeError(name)
