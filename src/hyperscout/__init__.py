@@ -57,6 +57,7 @@ __all__ = [
     "FIFOScheduler",
     "Float",
     "FrozenTrial",
+    "GPSampler",
     "GridSampler",
     "HyperscoutError",
     "HyperscoutWarning",
@@ -95,7 +96,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Heavier pieces load on first use so `import hyperscout` stays fast.
-    if name in ("CMAESSampler", "GridSampler", "QMCSampler", "TPESampler"):
+    if name in ("CMAESSampler", "GPSampler", "GridSampler", "QMCSampler", "TPESampler"):
         from hyperscout import samplers
 
         return getattr(samplers, name)

@@ -16,6 +16,7 @@ from hyperscout.samplers._random import RandomSampler
 __all__ = [
     "SAMPLERS",
     "CMAESSampler",
+    "GPSampler",
     "GridSampler",
     "QMCSampler",
     "RandomSampler",
@@ -48,6 +49,13 @@ def _load_cmaes() -> type:
     return cls
 
 
+def _load_gp() -> type:
+    from hyperscout.samplers.gp import GPSampler
+
+    cls: type = GPSampler
+    return cls
+
+
 def _load_tpe() -> type:
     from hyperscout.samplers._tpe import TPESampler
 
@@ -62,6 +70,7 @@ SAMPLERS: dict[str, Callable[[], type]] = {
     "qmc": _load_qmc,
     "tpe": _load_tpe,
     "cmaes": _load_cmaes,
+    "gp": _load_gp,
 }
 
 DEFAULT_SAMPLER = "tpe"
@@ -70,6 +79,7 @@ DEFAULT_SAMPLER = "tpe"
 def __getattr__(name: str) -> Any:
     lazy = {
         "CMAESSampler": _load_cmaes,
+        "GPSampler": _load_gp,
         "GridSampler": _load_grid,
         "QMCSampler": _load_qmc,
         "TPESampler": _load_tpe,
