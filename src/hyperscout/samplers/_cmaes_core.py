@@ -194,12 +194,12 @@ def reflect(x: np.ndarray) -> np.ndarray:
 
 
 def encode(state: CMAState, x: np.ndarray, discrete: np.ndarray) -> np.ndarray:
-    """Phenotype in [0, 1]^n of genotype ``x``: ``m + A (x - m)`` on discrete dimensions
+    """Phenotype in [0, 1]^n of genotype(s) ``x``: ``m + A (x - m)`` on discrete dimensions
     ([HM22] Sec. 3.1, the affine transformation before discretization), then :func:`reflect`."""
     e = np.array(x, dtype=float)
     if len(discrete):
         m = state.mean[discrete]
-        e[discrete] = m + state.affine[discrete] * (e[discrete] - m)
+        e[..., discrete] = m + state.affine[discrete] * (e[..., discrete] - m)
     return reflect(e)
 
 
@@ -432,10 +432,10 @@ class CMA:
 
     def ask(self) -> tuple[np.ndarray, np.ndarray]:
         """(genotypes, phenotypes in [0, 1]^n) of one generation, ``popsize x n`` each."""
-        z = self._rng.standard_normal((self.state.popsize, len(self.state.mean)))
-        raw = np.array([sample(self.state, zi) for zi in z])
-        unit = np.array([encode(self.state, r, self.config.discrete) for r in raw])
-        return raw, unit
+        st = self.state
+        z = self._rng.standard_normal((st.popsize, len(st.mean)))
+        raw = st.mean + st.sigma * (z * st.scales) @ st.basis.T  # eqs. 38-40, row-wise
+        return raw, encode(st, raw, self.config.discrete)
 
     def tell(self, raw: np.ndarray, values: np.ndarray) -> None:
         """Update with the genotypes from :meth:`ask` and their objective values (minimized)."""
