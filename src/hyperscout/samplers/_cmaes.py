@@ -15,14 +15,15 @@ during startup.
 from __future__ import annotations
 
 import numbers
+import operator
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from hyperscout._records import StudyDirection, TrialState
+from hyperscout._records import FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError
 from hyperscout.samplers._base import StudyView
 from hyperscout.samplers._cmaes_core import CMAState
@@ -115,8 +116,9 @@ class CMAESSampler:
             double it.
         n_startup_trials: COMPLETE trials sampled uniformly at random before CMA-ES starts; they
             and any earlier trials holding the space (enqueued ones, trials of another sampler)
-            form the prior that a warm start learns from. To continue a study that another
-            sampler ran for ``k`` trials, pass ``n_startup_trials=k``.
+            form the prior that a warm start learns from. To continue a study in which another
+            sampler completed ``k`` trials, pass ``n_startup_trials=k``: otherwise those trials
+            enter the first generations as injected solutions.
         restart: "ipop": restart with a doubled population when the run has converged or
             stagnates (the tutorial's termination criteria); None: never restart.
         with_margin: keep integer and stepped parameters from freezing (CMA-ES with margin).
@@ -124,12 +126,17 @@ class CMAESSampler:
             None warm-starts when the prior holds at least 10 COMPLETE trials, True from one,
             False never (the run starts at the centre with ``sigma0``).
 
+    Trials that finish without a value rank after every COMPLETE one: PRUNED (and PAUSED) ones
+    by their last report (later steps first), FAILED ones last. Categorical parameters, and
+    parameters not every COMPLETE trial has, are sampled uniformly and independently.
+    Multi-objective studies are refused with :class:`~hyperscout.InvalidArgumentError`.
+
     Example:
         >>> import hyperscout as hs
         >>> study = hs.create_study(sampler=CMAESSampler(), seed=0)
         >>> study.optimize(lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2
         ...                + t.suggest_float("y", -3, 3) ** 2, n_trials=120)
-        >>> study.best_value < 1e-3
+        >>> study.best_value < 1e-2
         True
     """
 
@@ -157,10 +164,8 @@ class CMAESSampler:
         self._lock = threading.Lock()
         self._runs: OrderedDict[tuple[Any, ...], Run] = OrderedDict()
         self._views: list[tuple[StudyView, _Analysis]] = []
-        self._anchor: object = None
-        self._seen: set[int] = set()
-        self._shared: dict[str, Distribution] | None = None
-        self._scanned = 0
+        self._prefix: list[FrozenTrial] = []  # leading finished trials, intersected below
+        self._prefix_shared: dict[str, Distribution] | None = None
         self._spaces: dict[tuple[tuple[str, Distribution], ...], CMASpace] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -231,29 +236,24 @@ class CMAESSampler:
     def _space(self, view: StudyView) -> CMASpace | None:
         """The CMA-ES space of ``view``: the shared numeric parameters of its COMPLETE trials.
 
-        Incremental: trials before the first unfinished one are intersected once (finished
-        trials never change); only the ones after it are looked at again.
+        Incremental: the leading finished trials (which never change) are intersected once and
+        cached with the objects they came from; only the trials from the first unfinished one on
+        are looked at again. A view that disagrees with the cached prefix (another study, or an
+        older snapshot) is computed in full.
         """
         trials = view.trials
         with self._lock:
-            anchor = trials[0] if trials else None
-            if anchor is not self._anchor:  # another study, or trial 0 changed: start over
-                self._anchor, self._seen, self._shared, self._scanned = anchor, set(), None, 0
-            finished = True
-            for i in range(self._scanned, len(trials)):
-                t = trials[i]
-                finished = finished and t.state.is_finished()
-                if finished:
-                    self._scanned = i + 1
-                if t.state != TrialState.COMPLETE or t.values is None or t.number in self._seen:
-                    continue
-                self._seen.add(t.number)
-                have = t.distributions
-                if self._shared is None:
-                    self._shared = dict(have)
-                else:
-                    self._shared = {k: d for k, d in self._shared.items() if have.get(k) == d}
-            return self._cma_space(self._shared)
+            k = len(self._prefix)
+            if k and (len(trials) < k or not all(map(operator.is_, trials[:k], self._prefix))):
+                if len(trials) < k:  # an older view: answer it exactly, keep the cache
+                    return self._cma_space(_shared(None, trials))
+                self._prefix, self._prefix_shared, k = [], None, 0
+            i = k
+            while i < len(trials) and trials[i].state.is_finished():
+                i += 1
+            self._prefix_shared = _shared(self._prefix_shared, trials[k:i])
+            self._prefix.extend(trials[k:i])
+            return self._cma_space(_shared(self._prefix_shared, trials[i:]))
 
     def _cma_space(self, shared: dict[str, Distribution] | None) -> CMASpace | None:
         """The numeric multi-valued part of ``shared`` (cached per distinct space)."""
@@ -303,6 +303,21 @@ class CMAESSampler:
         else:
             self._runs.move_to_end(key)
         return run
+
+
+def _shared(
+    shared: dict[str, Distribution] | None, trials: Sequence[FrozenTrial]
+) -> dict[str, Distribution] | None:
+    """``shared`` intersected with the distributions of the COMPLETE ``trials`` (None: none)."""
+    for t in trials:
+        if t.state != TrialState.COMPLETE or t.values is None:
+            continue
+        have = t.distributions
+        if shared is None:
+            shared = dict(have)
+        else:
+            shared = {k: d for k, d in shared.items() if have.get(k) == d}
+    return shared
 
 
 def _check_objectives(view: StudyView) -> None:

@@ -80,6 +80,7 @@ class CMASpace:
     """The numeric, multi-valued parameters CMA-ES searches, in name order.
 
     Example:
+        >>> from hyperscout import Float, Int
         >>> CMASpace((("x", Float(0, 1)), ("k", Int(1, 4)))).names
         ('x', 'k')
     """
