@@ -24,6 +24,7 @@ from hyperscout.samplers._cmaes_core import (
     strategy,
     warm_start,
 )
+from hyperscout.samplers._cmaes_replay import CMASpace, Run, RunSettings
 
 Fn = Callable[[np.ndarray], np.ndarray]
 
@@ -252,6 +253,27 @@ def test_a_cached_replay_equals_a_cold_one_under_asynchronous_results() -> None:
         view, params = seen[i]
         rng = np.random.default_rng([study.seed, view.current])
         assert one.suggest(view, space, rng) == params
+
+
+def test_a_converged_search_restarts_with_a_doubled_population_during_the_replay() -> None:
+    # On a small integer grid the best value stops changing (EqualFunValues): IPOP restarts.
+    space: dict[str, hs.Distribution] = {"a": hs.Int(0, 6), "b": hs.Int(0, 6)}
+    study = hs.create_study(sampler="cmaes", seed=0)
+    for _ in range(300):
+        t = study.ask(space)
+        study.tell(t, (t.params["a"] - 3) ** 2 + (t.params["b"] - 1) ** 2)
+    settings = RunSettings(None, None, 1, restart=True, margin=True, warm_start=None)
+    _, state = Run(CMASpace(tuple(sorted(space.items()))), study.seed, 1.0, settings).latest(
+        study.trials
+    )
+    assert state is not None and state.restarts >= 1
+    assert state.popsize == 2 * default_popsize(2)
+    last = study.trials[-60:]  # the restarted run explores the grid again
+    assert len({(t.params["a"], t.params["b"]) for t in last}) >= 10
+    view = StudyView(study.trials, study.directions, study.seed, len(study.trials))
+    rng = np.random.default_rng(0)
+    fresh = CMAESSampler().suggest(view, space, rng)
+    assert study.sampler.suggest(view, space, np.random.default_rng(0)) == fresh
 
 
 def test_parallel_threads_work_and_concurrent_candidates_differ() -> None:
