@@ -443,7 +443,8 @@ def create_study(
         storage: None (in memory), a URL such as ``"sqlite:///runs.db"``, or a Storage.
         direction: "minimize" (default) or "maximize".
         directions: one direction per objective, for multi-objective studies.
-        sampler: a registry name ("tpe", "random", "grid", "qmc") or a Sampler; TPE by default.
+        sampler: a registry name (see `hyperscout.samplers.SAMPLERS`: "tpe", "random", "grid",
+            "qmc", "gp", "cmaes", ...) or a Sampler; TPE by default.
         scheduler: a registry name or a Scheduler; FIFO (no early stopping) by default.
         seed: makes the study's suggestions reproducible (bit-identical for sequential runs).
         load_if_exists: reuse a study of the same name instead of failing.

@@ -17,6 +17,7 @@ import hyperscout as hs
 from hyperscout.samplers import SAMPLERS, make_sampler
 
 DISCRETE_ONLY = {"grid"}  # samplers that need discrete spaces
+SINGLE_OBJECTIVE = {"cmaes", "de"}  # samplers that refuse multi-objective studies
 EXHAUSTIVE = {"grid"}  # samplers whose sequence does not depend on the seed
 
 
@@ -196,6 +197,11 @@ def test_multi_objective_studies(name: str) -> None:
         value = objective_for(name)(trial)
         return value, -abs(value - 3.0)
 
+    if name in SINGLE_OBJECTIVE:  # a clear refusal, and no trial left RUNNING
+        with pytest.raises(hs.InvalidArgumentError, match="objective"):
+            study.optimize(objective, n_trials=20)
+        assert all(t.state != hs.TrialState.RUNNING for t in study.trials)
+        return
     study.optimize(objective, n_trials=20)
     assert [t.state for t in study.trials] == [hs.TrialState.COMPLETE] * 20
     assert all(t.values is not None and len(t.values) == 2 for t in study.trials)
