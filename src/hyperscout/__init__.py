@@ -51,6 +51,7 @@ _logging.getLogger("hyperscout").addHandler(_logging.NullHandler())
 __all__ = [
     "CMAESSampler",
     "Categorical",
+    "DESampler",
     "Decision",
     "Distribution",
     "DuplicatedStudyError",
@@ -96,7 +97,14 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Heavier pieces load on first use so `import hyperscout` stays fast.
-    if name in ("CMAESSampler", "GPSampler", "GridSampler", "QMCSampler", "TPESampler"):
+    if name in (
+        "CMAESSampler",
+        "DESampler",
+        "GPSampler",
+        "GridSampler",
+        "QMCSampler",
+        "TPESampler",
+    ):
         from hyperscout import samplers
 
         return getattr(samplers, name)

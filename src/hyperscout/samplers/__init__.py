@@ -16,6 +16,7 @@ from hyperscout.samplers._random import RandomSampler
 __all__ = [
     "SAMPLERS",
     "CMAESSampler",
+    "DESampler",
     "GPSampler",
     "GridSampler",
     "QMCSampler",
@@ -49,6 +50,13 @@ def _load_cmaes() -> type:
     return cls
 
 
+def _load_de() -> type:
+    from hyperscout.samplers._de import DESampler
+
+    cls: type = DESampler
+    return cls
+
+
 def _load_gp() -> type:
     from hyperscout.samplers.gp import GPSampler
 
@@ -71,6 +79,7 @@ SAMPLERS: dict[str, Callable[[], type]] = {
     "tpe": _load_tpe,
     "cmaes": _load_cmaes,
     "gp": _load_gp,
+    "de": _load_de,
 }
 
 DEFAULT_SAMPLER = "tpe"
@@ -79,6 +88,7 @@ DEFAULT_SAMPLER = "tpe"
 def __getattr__(name: str) -> Any:
     lazy = {
         "CMAESSampler": _load_cmaes,
+        "DESampler": _load_de,
         "GPSampler": _load_gp,
         "GridSampler": _load_grid,
         "QMCSampler": _load_qmc,
