@@ -11,9 +11,9 @@ observation plus a uniform prior component ``u``. Each model dimension is one of
 * categorical: the Aitchison-Aitken kernel for unordered categories (Aitchison & Aitken,
   Biometrika 63(3), 1976): probability ``top`` on the observed choice, the rest spread evenly.
 
-The module also holds the good / bad split helpers: expected-improvement and linear-forgetting
-weights and the non-dominated selection of multi-objective studies. All math is vectorized over
-observations and candidates and done in log space.
+The module also maps distributions to model coordinates (:class:`Codec`) and holds the
+expected-improvement and linear-forgetting weights of the two groups. All math is vectorized
+over observations and candidates and done in log space.
 
 Shapes: ``n`` observations, ``s`` candidates, ``dc`` continuous, ``dd`` discrete and ``dk``
 categorical dimensions.
@@ -23,24 +23,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy.special import log_ndtr, ndtr, ndtri
 
+from hyperscout.space import Categorical, Distribution
+
 __all__ = [
+    "Codec",
     "KernelConfig",
     "Layout",
     "ParzenEstimator",
     "Points",
+    "codec",
     "decay_weights",
     "ei_weights",
+    "layout",
     "log_mass",
     "logsumexp",
-    "nondominated_best",
+    "points",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _FLOOR = 1e-6  # numerical floor of a bandwidth when magic clipping is off
+_DISC_MAX = 64  # numeric parameters with more values get a continuous kernel (mass ~ density)
+_CONT, _DISC, _CAT = 0, 1, 2
 _MAGIC_CAP = 100  # Hyperopt's magic clip stops shrinking after 100 observations
 _PROD_MAX = 20  # products of up to 20 factors in (1e-6 * 0.34, 1] stay far from underflow
 
@@ -378,54 +387,86 @@ def decay_weights(age: np.ndarray) -> np.ndarray:
     return out
 
 
-def _crowding(y: np.ndarray) -> np.ndarray:
-    """Crowding distance of each row (Deb et al., NSGA-II, IEEE TEC 2002, Sec. III-B).
+# -- encoding: internal values <-> model coordinates --------------------------------------------
+class Codec:
+    """How one distribution maps to a model dimension (continuous, discrete cells, categorical)."""
 
-    Infinite values are first moved just past the finite ones so distances stay finite.
-    """
-    n, m = y.shape
-    out = np.zeros(n)
-    if n <= 2:
-        return np.full(n, np.inf)
-    for j in range(m):
-        v = y[:, j]
-        fin = v[np.isfinite(v)]
-        lo, hi = (float(fin.min()), float(fin.max())) if len(fin) else (0.0, 0.0)
-        v = np.where(v == np.inf, 2 * hi - lo + 1, np.where(v == -np.inf, 2 * lo - hi - 1, v))
-        order = np.argsort(v, kind="stable")
-        sv = v[order]
-        span = sv[-1] - sv[0]
-        gaps = np.full(n, np.inf)
-        gaps[1:-1] = (sv[2:] - sv[:-2]) / span if span > 0 else 0.0
-        out[order] += gaps
-    return out
+    __slots__ = ("centres", "dist", "edges", "high", "kind", "low", "n", "snap", "step")
+
+    def __init__(self, dist: Distribution) -> None:
+        self.dist = dist
+        self.edges: np.ndarray | None = None
+        self.centres: np.ndarray | None = None
+        self.n = dist.n_values or 0
+        self.low = self.high = 0.0
+        self.step = 1.0
+        self.snap = False  # a continuous kernel on a discrete parameter: snap candidates to values
+        if isinstance(dist, Categorical):
+            self.kind = _CAT
+            return
+        self.low, self.high = float(dist.low), float(dist.high)
+        self.step = float(dist.step) if dist.step else 1.0
+        if dist.n_values is None or dist.n_values > _DISC_MAX:
+            self.kind = _CONT
+            self.snap = dist.n_values is not None
+            return
+        self.kind = _DISC
+        cells = np.arange(self.n + 1, dtype=float)
+        self.centres = dist.to_unit(self.decode_cells(np.arange(self.n)))
+        if dist.log:  # an Int with log=True: value v owns [v - 0.5, v + 0.5] on the log scale
+            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
+            self.edges = (np.log(self.low - 0.5 + cells) - lo) / (hi - lo)
+            self.edges[0], self.edges[-1] = 0.0, 1.0
+        else:
+            self.edges = cells / self.n
+
+    def decode_cells(self, k: np.ndarray) -> np.ndarray:
+        """Cell indices to internal values."""
+        out: np.ndarray = np.minimum(self.low + k * self.step, self.high)
+        return out
+
+    def encode_one(self, x: float) -> float:
+        """One internal value to its model coordinate (as a float)."""
+        if self.kind == _CAT:
+            return x
+        if self.kind == _DISC:
+            return float(min(max(round((x - self.low) / self.step), 0), self.n - 1))
+        return float(self.dist.to_unit(x))
+
+    def decode(self, v: float) -> Any:
+        """One model coordinate to the external value."""
+        if self.kind == _CONT:
+            internal = float(self.dist.from_unit(v))
+        elif self.kind == _DISC:
+            internal = float(self.decode_cells(np.asarray(v)))
+        else:
+            internal = float(v)
+        return self.dist.to_external(internal)
 
 
-def nondominated_best(y: np.ndarray, k: int) -> np.ndarray:
-    """Sorted indices of ``k`` rows of ``y`` (``(n, m)``, smaller is better), front by front.
+@lru_cache(maxsize=4096)
+def codec(dist: Distribution) -> Codec:
+    return Codec(dist)
 
-    Fronts of non-dominated sorting (Deb et al. 2002, Sec. III-A) fill the group in order; the
-    front that does not fit is cut by descending crowding distance, ties by row order.
-    """
-    n = y.shape[0]
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    le = np.ones((n, n), dtype=bool)
-    lt = np.zeros((n, n), dtype=bool)
-    for j in range(y.shape[1]):
-        le &= y[:, None, j] <= y[None, :, j]
-        lt |= y[:, None, j] < y[None, :, j]
-    dominates = le & lt  # dominates[i, j]: row i dominates row j
-    count = dominates.sum(axis=0)
-    left = np.ones(n, dtype=bool)
-    chosen: list[np.ndarray] = []
-    need = k
-    while need > 0:
-        front = np.flatnonzero(left & (count == 0))
-        if len(front) > need:
-            front = front[np.argsort(-_crowding(y[front]), kind="stable")[:need]]
-        chosen.append(front)
-        need -= len(front)
-        left[front] = False
-        count -= dominates[front].sum(axis=0)
-    return np.sort(np.concatenate(chosen))
+
+@lru_cache(maxsize=256)
+def layout(dists: tuple[Distribution, ...]) -> tuple[Layout, list[int], list[int], list[int]]:
+    """The model layout of a space and the position of each kind among its parameters."""
+    codecs = [codec(d) for d in dists]
+    groups: list[list[int]] = [[], [], []]
+    for i, c in enumerate(codecs):
+        groups[c.kind].append(i)
+    cont, disc, cat = groups
+    out = Layout(
+        n_cont=len(cont),
+        edges=tuple(codecs[i].edges for i in disc),  # type: ignore[misc]
+        centres=tuple(codecs[i].centres for i in disc),  # type: ignore[misc]
+        n_choices=tuple(codecs[i].n for i in cat),
+    )
+    return out, cont, disc, cat
+
+
+def points(x: np.ndarray, dists: tuple[Distribution, ...]) -> Points:
+    """``(n, d)`` model coordinates (as floats) split into the estimator's blocks."""
+    _, cont, disc, cat = layout(dists)
+    return Points(x[:, cont], x[:, disc].astype(np.int64), x[:, cat].astype(np.int64))

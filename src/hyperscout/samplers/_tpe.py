@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,21 +34,20 @@ from hyperscout.errors import InvalidArgumentError
 from hyperscout.samplers._base import StudyView
 from hyperscout.samplers._parzen import (
     KernelConfig,
-    Layout,
     ParzenEstimator,
-    Points,
+    codec,
     decay_weights,
     ei_weights,
-    nondominated_best,
+    layout,
+    points,
 )
 from hyperscout.samplers._random import sample_uniform
-from hyperscout.space import Categorical, Distribution
+from hyperscout.space import Distribution
 
 __all__ = ["TPESampler", "default_gamma"]
 
-_DISC_MAX = 64  # numeric parameters with more values get a continuous kernel (mass ~ density)
-_CONT, _DISC, _CAT = 0, 1, 2
 _NO_VALUE = (TrialState.PRUNED, TrialState.FAILED)
+_DONE, _NO_RESULT, _LIVE, _SKIP = 0, 1, 2, 3  # what a snapshot makes of each trial
 
 
 def default_gamma(n: int) -> int:
@@ -59,91 +58,6 @@ def default_gamma(n: int) -> int:
         15
     """
     return min(math.ceil(0.15 * n), 25)
-
-
-# -- encoding: internal values <-> model coordinates --------------------------------------------
-class _Codec:
-    """How one distribution maps to a model dimension (continuous, discrete cells, categorical)."""
-
-    __slots__ = ("centres", "dist", "edges", "high", "kind", "low", "n", "snap", "step")
-
-    def __init__(self, dist: Distribution) -> None:
-        self.dist = dist
-        self.edges: np.ndarray | None = None
-        self.centres: np.ndarray | None = None
-        self.n = dist.n_values or 0
-        self.low = self.high = 0.0
-        self.step = 1.0
-        self.snap = False  # a continuous kernel on a discrete parameter: snap candidates to values
-        if isinstance(dist, Categorical):
-            self.kind = _CAT
-            return
-        self.low, self.high = float(dist.low), float(dist.high)
-        self.step = float(dist.step) if dist.step else 1.0
-        if dist.n_values is None or dist.n_values > _DISC_MAX:
-            self.kind = _CONT
-            self.snap = dist.n_values is not None
-            return
-        self.kind = _DISC
-        cells = np.arange(self.n + 1, dtype=float)
-        self.centres = dist.to_unit(self.decode_cells(np.arange(self.n)))
-        if dist.log:  # an Int with log=True: value v owns [v - 0.5, v + 0.5] on the log scale
-            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
-            self.edges = (np.log(self.low - 0.5 + cells) - lo) / (hi - lo)
-            self.edges[0], self.edges[-1] = 0.0, 1.0
-        else:
-            self.edges = cells / self.n
-
-    def decode_cells(self, k: np.ndarray) -> np.ndarray:
-        """Cell indices to internal values."""
-        out: np.ndarray = np.minimum(self.low + k * self.step, self.high)
-        return out
-
-    def encode_one(self, x: float) -> float:
-        """One internal value to its model coordinate (as a float)."""
-        if self.kind == _CAT:
-            return x
-        if self.kind == _DISC:
-            return float(min(max(round((x - self.low) / self.step), 0), self.n - 1))
-        return float(self.dist.to_unit(x))
-
-    def decode(self, v: float) -> Any:
-        """One model coordinate to the external value."""
-        if self.kind == _CONT:
-            internal = float(self.dist.from_unit(v))
-        elif self.kind == _DISC:
-            internal = float(self.decode_cells(np.asarray(v)))
-        else:
-            internal = float(v)
-        return self.dist.to_external(internal)
-
-
-@lru_cache(maxsize=4096)
-def _codec(dist: Distribution) -> _Codec:
-    return _Codec(dist)
-
-
-@lru_cache(maxsize=256)
-def _layout(dists: tuple[Distribution, ...]) -> tuple[Layout, list[int], list[int], list[int]]:
-    """The model layout of a space and the position of each kind among its parameters."""
-    codecs = [_codec(d) for d in dists]
-    groups: list[list[int]] = [[], [], []]
-    for i, c in enumerate(codecs):
-        groups[c.kind].append(i)
-    cont, disc, cat = groups
-    layout = Layout(
-        n_cont=len(cont),
-        edges=tuple(codecs[i].edges for i in disc),  # type: ignore[misc]
-        centres=tuple(codecs[i].centres for i in disc),  # type: ignore[misc]
-        n_choices=tuple(codecs[i].n for i in cat),
-    )
-    return layout, cont, disc, cat
-
-
-def _points(x: np.ndarray, dists: tuple[Distribution, ...]) -> Points:
-    """``(n, d)`` model coordinates (as floats) split into the estimator's blocks."""
-    _, cont, disc, cat = _layout(dists)
-    return Points(x[:, cont], x[:, disc].astype(np.int64), x[:, cat].astype(np.int64))
 
 
 # -- cache: finished trials encoded once ---------------------------------------------------------
@@ -167,12 +81,10 @@ class _Table:
         self.numbers = np.full(self.cap, np.nan)
         self.cols: dict[Key, np.ndarray] = {}  # NaN where a trial lacks the parameter
 
-    def lookup(self, trials: Sequence[FrozenTrial]) -> np.ndarray:
-        """Row of each trial, adding those seen for the first time."""
-        rows = list(map(self.rows.get, map(id, trials)))
-        if None in rows:
-            rows = [self._add(t) if r is None else r for t, r in zip(trials, rows, strict=True)]
-        return np.array(rows, dtype=np.int64)
+    def row(self, t: FrozenTrial) -> int:
+        """Row of a finished trial, added when seen for the first time."""
+        r = self.rows.get(id(t))
+        return self._add(t) if r is None else r
 
     def _add(self, t: FrozenTrial) -> int:
         r = len(self.trials)
@@ -190,7 +102,7 @@ class _Table:
             col = self.cols.get((name, dist))
             if col is None:
                 col = self.cols[(name, dist)] = np.full(self.cap, np.nan)
-            col[r] = _codec(dist).encode_one(dist.to_internal(t.params[name]))
+            col[r] = codec(dist).encode_one(dist.to_internal(t.params[name]))
         return r
 
 
@@ -201,19 +113,47 @@ def _grow(a: np.ndarray, cap: int) -> np.ndarray:
 
 
 class _Snapshot:
-    """A view's finished trials as table rows, computed once per view (joint_space + suggest)."""
+    """A view's trials as table rows, computed once per view (joint_space + suggest).
 
-    __slots__ = ("_complete_cols", "_split", "complete", "failed", "running", "table", "view")
+    Consecutive views of a study hold mostly the same trial objects, so a snapshot starts from
+    the previous one and looks again only at the positions whose trial object changed.
+    """
 
-    def __init__(self, view: StudyView, table: _Table) -> None:
+    __slots__ = ("_complete_cols", "_split", "complete", "failed", "kind", "row", "table", "view")
+
+    def __init__(self, view: StudyView, table: _Table, prev: _Snapshot | None) -> None:
         self.view = view
         self.table = table
-        self.complete = table.lookup(view.completed)
-        # PRUNED and FAILED trials are finished without a value: always in the bad group.
-        self.failed = table.lookup([t for t in view.trials if t.state in _NO_VALUE])
-        self.running = view.running
+        trials = view.trials
+        n = len(trials)
+        self.kind = np.full(n, _LIVE, dtype=np.int8)
+        self.row = np.full(n, -1, dtype=np.int64)
+        todo: Sequence[int] = range(n)
+        if prev is not None and prev.table is table:
+            old = prev.view.trials
+            m = min(len(old), n)
+            same = np.fromiter(map(operator.is_, old[:m], trials[:m]), dtype=bool, count=m)
+            self.kind[:m], self.row[:m] = prev.kind[:m], prev.row[:m]
+            todo = [*np.flatnonzero(~same).tolist(), *range(m, n)]
+        for i in todo:
+            t = trials[i]
+            done = t.state is TrialState.COMPLETE
+            if done and t.values is not None:
+                self.kind[i], self.row[i] = _DONE, table.row(t)
+            elif t.state in _NO_VALUE:  # finished without a value: always in the bad group
+                self.kind[i], self.row[i] = _NO_RESULT, table.row(t)
+            else:
+                self.kind[i] = _SKIP if done else _LIVE
+        self.complete = self.row[self.kind == _DONE]  # rows, by trial number
+        self.failed = self.row[self.kind == _NO_RESULT]  # PRUNED and FAILED trials
         self._complete_cols: dict[tuple[Key, ...], np.ndarray] = {}
         self._split: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def running(self) -> list[FrozenTrial]:
+        """RUNNING, WAITING and PAUSED trials other than the one being sampled."""
+        live = (self.view.trials[i] for i in np.flatnonzero(self.kind == _LIVE))
+        return [t for t in live if t.number != self.view.current]
 
     def split(
         self, rule: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -245,7 +185,7 @@ class _Snapshot:
         """Multi-valued parameters every COMPLETE trial has with one distribution, by name."""
         if not len(self.complete):
             return {}
-        first = self.view.completed[0].distributions
+        first = self.table.trials[self.complete[0]].distributions
         keys = [(k, first[k]) for k in sorted(first) if not first[k].single()]
         if not keys:
             return {}
@@ -253,10 +193,63 @@ class _Snapshot:
         return {name: dist for (name, dist), ok in zip(keys, present, strict=True) if ok}
 
 
+def _crowding(y: np.ndarray) -> np.ndarray:
+    """Crowding distance of each row (Deb et al., NSGA-II, IEEE TEC 2002, Sec. III-B).
+
+    Infinite values are first moved just past the finite ones so distances stay finite.
+    """
+    n, m = y.shape
+    out = np.zeros(n)
+    if n <= 2:
+        return np.full(n, np.inf)
+    for j in range(m):
+        v = y[:, j]
+        fin = v[np.isfinite(v)]
+        lo, hi = (float(fin.min()), float(fin.max())) if len(fin) else (0.0, 0.0)
+        v = np.where(v == np.inf, 2 * hi - lo + 1, np.where(v == -np.inf, 2 * lo - hi - 1, v))
+        order = np.argsort(v, kind="stable")
+        sv = v[order]
+        span = sv[-1] - sv[0]
+        gaps = np.full(n, np.inf)
+        gaps[1:-1] = (sv[2:] - sv[:-2]) / span if span > 0 else 0.0
+        out[order] += gaps
+    return out
+
+
+def nondominated_best(y: np.ndarray, k: int) -> np.ndarray:
+    """Sorted indices of ``k`` rows of ``y`` (``(n, m)``, smaller is better), front by front.
+
+    Fronts of non-dominated sorting (Deb et al. 2002, Sec. III-A) fill the group in order; the
+    front that does not fit is cut by descending crowding distance, ties by row order.
+    """
+    n = y.shape[0]
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    le = np.ones((n, n), dtype=bool)
+    lt = np.zeros((n, n), dtype=bool)
+    for j in range(y.shape[1]):
+        le &= y[:, None, j] <= y[None, :, j]
+        lt |= y[:, None, j] < y[None, :, j]
+    dominates = le & lt  # dominates[i, j]: row i dominates row j
+    count = dominates.sum(axis=0)
+    left = np.ones(n, dtype=bool)
+    chosen: list[np.ndarray] = []
+    need = k
+    while need > 0:
+        front = np.flatnonzero(left & (count == 0))
+        if len(front) > need:
+            front = front[np.argsort(-_crowding(y[front]), kind="stable")[:need]]
+        chosen.append(front)
+        need -= len(front)
+        left[front] = False
+        count -= dominates[front].sum(axis=0)
+    return np.sort(np.concatenate(chosen))
+
+
 def _running_rows(running: Sequence[FrozenTrial], keys: list[Key]) -> tuple[np.ndarray, np.ndarray]:
     """Model coordinates and numbers of the running trials holding every parameter of ``keys``."""
     live = [t for t in running if all(t.distributions.get(n) == d for n, d in keys)]
-    rows = [[_codec(d).encode_one(d.to_internal(t.params[n])) for n, d in keys] for t in live]
+    rows = [[codec(d).encode_one(d.to_internal(t.params[n])) for n, d in keys] for t in live]
     x = np.array(rows, dtype=float).reshape(len(live), len(keys))
     return x, np.array([t.number for t in live], dtype=float)
 
@@ -277,15 +270,16 @@ class TPESampler:
     """Tree-structured Parzen Estimator: model good and bad trials, sample where good dominates.
 
     Args:
-        n_startup_trials: COMPLETE trials (having the parameters at hand) sampled uniformly at
-            random before the model takes over.
+        n_startup_trials: COMPLETE trials sampled uniformly at random before the model takes
+            over. A parameter that no COMPLETE trial has yet is drawn uniformly too.
         n_ei_candidates: candidates drawn from the good-trial density per suggestion; the one with
             the best density ratio wins. More is greedier and slower.
         multivariate: model the parameters every COMPLETE trial shares jointly (product kernels);
             False samples each parameter on its own (univariate TPE). Conditional parameters
-            are always sampled on their own, from the trials that have them.
+            are always sampled on their own, from the good and bad trials that have them.
         constant_liar: count running, waiting and paused trials as bad results, so parallel
-            workers spread out instead of proposing near-duplicates.
+            workers spread out instead of proposing near-duplicates. (PRUNED and FAILED trials
+            always count as bad results.)
         gamma: ``gamma(n) -> int``, the size of the good group among ``n`` COMPLETE trials;
             :func:`default_gamma` (``min(ceil(0.15 n), 25)``) when None.
         prior_weight: weight of the uniform prior component, relative to an average observation.
@@ -402,7 +396,8 @@ class TPESampler:
                 or len(table.trials) > 2 * len(view.trials) + 256
             ):
                 table = self._table = _Table(view.n_objectives)
-            snap = _Snapshot(view, table)
+            prev = self._snaps[0] if self._snaps else None
+            snap = _Snapshot(view, table, prev)
             self._snaps = [snap, *self._snaps[:7]]
             return snap
 
@@ -415,21 +410,21 @@ class TPESampler:
         if data is None:
             return None
         good, weights, bad, bad_weights = data
-        layout, cont, disc, cat = _layout(dists)
-        below = ParzenEstimator(_points(good, dists), weights, layout, self._kernel)
-        above = ParzenEstimator(_points(bad, dists), bad_weights, layout, self._kernel)
+        lay, cont, disc, cat = layout(dists)
+        below = ParzenEstimator(points(good, dists), weights, lay, self._kernel)
+        above = ParzenEstimator(points(bad, dists), bad_weights, lay, self._kernel)
         cand = below.sample(rng, self._n_candidates)
         for j, i in enumerate(cont):
-            codec = _codec(dists[i])
-            if codec.snap:  # score what will be stored: the allowed value nearest the draw
-                cand.cont[:, j] = codec.dist.to_unit(codec.dist.from_unit(cand.cont[:, j]))
+            dist = dists[i]
+            if codec(dist).snap:  # score what will be stored: the allowed value nearest the draw
+                cand.cont[:, j] = dist.to_unit(dist.from_unit(cand.cont[:, j]))
         # Bergstra et al. (2011, Sec. 4.1): EI is monotone in l(x) / g(x).
         score = below.log_pdf(cand) - above.log_pdf(cand)
         best = int(np.argmax(np.where(np.isnan(score), -np.inf, score)))
         out: dict[str, Any] = {}
         for idx, coords in ((cont, cand.cont), (disc, cand.disc), (cat, cand.cat)):
             for j, i in enumerate(idx):
-                out[names[i]] = _codec(dists[i]).decode(coords[best, j])
+                out[names[i]] = codec(dists[i]).decode(coords[best, j])
         return out
 
     def _observations(
