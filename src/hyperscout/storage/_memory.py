@@ -193,8 +193,8 @@ class InMemoryStorage:
                 number=len(rec.trial_ids),
                 state=state,
                 values=check_values(values, len(rec.directions)),
-                user_attrs=copy.deepcopy(dict(user_attrs or {})),
-                system_attrs=copy.deepcopy(dict(system_attrs or {})),
+                user_attrs=copy.deepcopy(dict(user_attrs)) if user_attrs else {},
+                system_attrs=copy.deepcopy(dict(system_attrs)) if system_attrs else {},
                 datetime_start=None if state == TrialState.WAITING else now,
                 datetime_complete=now if state.is_finished() else None,
             )
