@@ -206,18 +206,16 @@ class ParzenEstimator:
 
     # -- construction -----------------------------------------------------------------------
     def _bandwidths(self, w: np.ndarray) -> np.ndarray:
-        """``(n, dn)`` kernel widths of the numeric dimensions."""
+        """``(n, dn)`` kernel widths of the numeric dimensions (a read-only view when shared)."""
         n, dn = self._mu.shape
         lower = self._lower(n)
+        self._shared = not (dn == 1 and not self._layout.n_choices)
         if n == 0 or dn == 0:
-            empty: np.ndarray = np.broadcast_to(lower, (n, dn)).copy()
-            return empty
-        if dn == 1 and not self._layout.n_choices:
-            raw = neighbour_bandwidth(self._mu[:, 0])[:, None]
-        else:
-            raw = np.broadcast_to(scott_bandwidth(self._mu, w / w.sum()), (n, dn))
-        out: np.ndarray = np.clip(raw, lower, 1.0)
-        return out
+            return np.broadcast_to(lower, (n, dn))
+        if not self._shared:
+            per_kernel: np.ndarray = np.clip(neighbour_bandwidth(self._mu[:, 0]), lower, 1.0)
+            return per_kernel[:, None]
+        return np.broadcast_to(np.clip(scott_bandwidth(self._mu, w / w.sum()), lower, 1.0), (n, dn))
 
     def _lower(self, n: int) -> np.ndarray:
         """Smallest bandwidth per numeric dimension: magic clip, and half a cell when discrete."""
@@ -234,16 +232,20 @@ class ParzenEstimator:
         dc = self._layout.n_cont
         b = self._bw[:, :dc]
         mu = self._mu[:, :dc]
-        inv_b = 1.0 / b
+        # One width per dimension (Scott) is a (dc,) vector; per-kernel widths stay (n, dc).
+        inv_b = 1.0 / (b[0] if self._shared and len(b) else b)
         # sum_d (x_d - mu_d)^2 / b_d^2 = x^2 . (1/b^2) - 2 x . (mu/b^2) + sum_d mu_d^2/b_d^2
         self._inv_var = np.square(inv_b)
         self._lin = -2.0 * mu * self._inv_var
-        self._const = np.sum(np.square(mu * inv_b), axis=1)
+        self._const = np.square(mu * inv_b) @ np.ones(dc)
         # Truncation to [0, 1]: mu lies in [0, 1] so the interval holds the mean and Z >= 0.34.
         z = ndtr((1.0 - mu) * inv_b) - ndtr(-mu * inv_b)
-        z *= b
+        if not self._shared:
+            z *= b
         # One log per kernel instead of one per kernel and dimension, while no underflow looms.
         norm = np.log(np.prod(z, axis=1)) if dc <= _PROD_MAX else np.sum(np.log(z), axis=1)
+        if self._shared and len(b):
+            norm += np.sum(np.log(b[0]))
         self._base = self._log_w[: self._n] - norm - dc * _LOG_SQRT_2PI
 
     def _prepare_disc(self) -> None:
@@ -319,8 +321,8 @@ class ParzenEstimator:
         prior = np.full(s, self._log_w[self._n])
         if self._layout.n_cont:
             c = x.cont
-            acc = self._inv_var @ np.square(c).T
-            acc += self._lin @ c.T
+            acc = self._lin @ c.T
+            acc += self._inv_var @ np.square(c).T  # (s,) or (n, s)
             acc += self._const[:, None]
             np.maximum(acc, 0.0, out=acc)
             acc *= -0.5
