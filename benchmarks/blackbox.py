@@ -3,8 +3,9 @@ on the 24 BBOB functions and real scikit-learn tuning tasks (see hyperscout.benc
 
 Runs are appended as JSON lines to ``benchmarks/results/blackbox.jsonl``, one per
 (problem, optimizer, seed): an interrupted run resumes where it stopped, and runs from different
-sessions or machines accumulate. ``--report`` builds the Markdown table and the plot from that
-file.
+sessions or machines accumulate (``--rerun`` runs selected keys again after a sampler changed;
+the last line of a key wins). Each line records the hyperscout commit it ran on (``source``).
+``--report`` builds the Markdown table and the plot from that file.
 
     # what would run (no work)
     .venv-bench/bin/python benchmarks/blackbox.py --bbob-dims 2 5 --sklearn none --dry-run
@@ -44,6 +45,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "blackbox.jsonl"
 PLOT = ROOT / "benchmarks" / "results" / "blackbox_anytime.png"
 # hyperscout:grid needs a finite grid: it cannot run on continuous spaces.
 DEFAULT_EXCLUDE = ("hyperscout:grid",)
+DEFAULT_OPTIMIZERS = ["hyperscout:*", "optuna:tpe", "optuna:cmaes", "nevergrad:ngopt"]
 
 
 def _parse_functions(text: str) -> list[int]:
@@ -144,7 +146,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     seeds = list(range(args.seed_start, args.seed_start + args.seeds))
     budget = None if args.budget == "carps" else int(args.budget)
     path = Path(args.results)
-    done = _done_keys(path, args.retry_failed)
+    done = set() if args.rerun else _done_keys(path, args.retry_failed)
     todo = [(p, o, s) for s in seeds for p in problems for o in optimizers if (p, o, s) not in done]
     total = len(problems) * len(optimizers) * len(seeds)
     print(
@@ -227,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--optimizers",
         nargs="+",
-        default=["hyperscout:*", "optuna:tpe", "optuna:cmaes", "nevergrad:ngopt"],
-        help="names or patterns; in --report mode '*' (default there) means all in the file",
+        help=f"names or patterns (default: {' '.join(DEFAULT_OPTIMIZERS)}); with --report, "
+        "the optimizers to compare (default: every one in the results file)",
     )
     ap.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (from --seed-start)")
     ap.add_argument("--seed-start", type=int, default=0)
@@ -236,6 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="worker processes")
     ap.add_argument("--results", default=str(RESULTS))
     ap.add_argument("--retry-failed", action="store_true", help="run again runs that failed")
+    ap.add_argument(
+        "--rerun",
+        action="store_true",
+        help="run the selected runs again (after a sampler changed); the new line replaces the "
+        "old one in reports",
+    )
     ap.add_argument("--dry-run", action="store_true", help="list the runs still to do")
     ap.add_argument("--list", action="store_true", help="list problems and optimizers")
     ap.add_argument("--report", action="store_true", help="build the table and the plot")
@@ -253,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
         print("problems:", " ".join(list_problems()))
         return 0
     if args.report:
-        if args.optimizers == ap.get_default("optimizers"):
-            args.optimizers = ["*"]
+        args.optimizers = args.optimizers or ["*"]
         return report(args)
+    args.optimizers = args.optimizers or DEFAULT_OPTIMIZERS
     return run_benchmark(args)
 
 

@@ -373,7 +373,7 @@ def plot_anytime(s: Summary, path: str | Path) -> Path:
             "the plot needs the optional package 'matplotlib': pip install 'hyperscout[bench]'"
         ) from exc
     groups = sorted(s.curves, key=_group_key)
-    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(4.6 * max(1, len(groups)), 4.0))
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(4.6 * max(1, len(groups)), 4.6))
     axes = np.atleast_1d(axes)
     x = np.linspace(0, 1, _GRID)
     order = np.argsort(s.mean_rank, kind="stable")
@@ -388,8 +388,9 @@ def plot_anytime(s: Summary, path: str | Path) -> Path:
         ax.set_xlabel("fraction of the budget")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("median normalized regret (log, floor 1e-4)")
-    axes[-1].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06 + 0.04 * (len(labels) // 7), 1, 1))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
