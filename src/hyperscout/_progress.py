@@ -36,6 +36,7 @@ class ProgressBar:
         self.counts = {TrialState.COMPLETE: 0, TrialState.PRUNED: 0, TrialState.FAILED: 0}
         self.best = ""
         self._last_draw = 0.0
+        self._drawn = -1  # trials counted at the last draw
         self._tty = getattr(self.stream, "isatty", lambda: False)()
 
     def update(self, study: Study, frozen: FrozenTrial) -> None:
@@ -77,10 +78,12 @@ class ProgressBar:
             self.stream.write(line + "\n")
         self.stream.flush()
         self._last_draw = now
+        self._drawn = self.done
 
     def close(self) -> None:
-        """Final redraw and newline."""
-        self._draw(time.monotonic())
+        """Final redraw (unless the last draw is current) and newline."""
+        if self._drawn != self.done:
+            self._draw(time.monotonic())
         if self._tty:
             self.stream.write("\n")
             self.stream.flush()
