@@ -11,7 +11,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $("$py" --version)" >&2
   "$py" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 \
+    | { grep -v "^WARNING: Location" || true; } >&2
 fi
 extras="$(IFS=,; echo "$*")"
 echo "installing hyperscout[${extras}] into .venv" >&2
