@@ -404,7 +404,7 @@ class TPESampler:
     def _sample(
         self, snap: _Snapshot, space: dict[str, Distribution], rng: np.random.Generator
     ) -> dict[str, Any] | None:
-        """One TPE step over ``space``; None while too few trials have all its parameters."""
+        """One TPE step over ``space``; None in startup or when no COMPLETE trial has it all."""
         names, dists = tuple(space), tuple(space.values())
         data = self._observations(snap, names, dists)
         if data is None:
