@@ -95,8 +95,12 @@ def intersection_space(trials: Sequence[FrozenTrial]) -> dict[str, Distribution]
         if space is None:
             space = dict(t.distributions)
             continue
+        dists = t.distributions
         for name in list(space):
-            if t.distributions.get(name) != space[name]:
+            d = dists.get(name)
+            # identity first: storage and trial.suggest_* share distribution objects, and
+            # dataclass equality is slow on a per-ask path
+            if d is not space[name] and d != space[name]:
                 del space[name]
         if not space:
             break
