@@ -43,6 +43,24 @@ def _int(low: int, high: int, step: int, log: bool) -> Int:
     return Int(low, high, log=log, step=step)
 
 
+_CATEGORICALS: dict[tuple[Any, ...], Categorical] = {}
+
+
+def _categorical(choices: Sequence[Any]) -> Categorical:
+    # The key carries each choice's type: (1, True) and (True, 1) are equal tuples.
+    try:
+        key = tuple((type(c), c) for c in choices)
+        cached = _CATEGORICALS.get(key)
+    except TypeError:  # unhashable choices: let Categorical explain
+        return Categorical(tuple(choices))
+    if cached is None:
+        cached = Categorical(tuple(choices))
+        if len(_CATEGORICALS) >= 1024:
+            _CATEGORICALS.clear()
+        _CATEGORICALS[key] = cached
+    return cached
+
+
 class Trial:
     """One running evaluation: suggests parameters, reports progress, holds user attributes.
 
@@ -125,7 +143,9 @@ class Trial:
 
     def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
         """One of ``choices`` (any hashable values: str, int, float, bool, None)."""
-        return self.suggest(name, Categorical(tuple(choices)))
+        if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence):
+            return self.suggest(name, Categorical(choices))  # type: ignore[arg-type]  # raises
+        return self.suggest(name, _categorical(choices))
 
     def suggest(self, name: str, distribution: Distribution) -> Any:
         """A value for ``name`` drawn from ``distribution`` (hs.Float, hs.Int, hs.Categorical)."""
