@@ -6,6 +6,7 @@ same registry (:data:`SAMPLERS`).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,73 +30,40 @@ __all__ = [
 ]
 
 
-def _load_grid() -> type:
-    from hyperscout.samplers._grid import GridSampler
-
-    cls: type = GridSampler
-    return cls
-
-
-def _load_qmc() -> type:
-    from hyperscout.samplers._qmc import QMCSampler
-
-    cls: type = QMCSampler
-    return cls
+# Registry name -> (module, class); modules are imported on first use so that
+# `import hyperscout` stays fast and optional heavy code loads only when asked for.
+_LAZY: dict[str, tuple[str, str]] = {
+    "grid": ("hyperscout.samplers._grid", "GridSampler"),
+    "qmc": ("hyperscout.samplers._qmc", "QMCSampler"),
+    "tpe": ("hyperscout.samplers._tpe", "TPESampler"),
+    "cmaes": ("hyperscout.samplers._cmaes", "CMAESSampler"),
+    "gp": ("hyperscout.samplers.gp", "GPSampler"),
+    "de": ("hyperscout.samplers._de", "DESampler"),
+}
 
 
-def _load_cmaes() -> type:
-    from hyperscout.samplers._cmaes import CMAESSampler
+def _loader(module: str, name: str) -> Callable[[], type]:
+    def load() -> type:
+        cls: type = getattr(importlib.import_module(module), name)
+        return cls
 
-    cls: type = CMAESSampler
-    return cls
-
-
-def _load_de() -> type:
-    from hyperscout.samplers._de import DESampler
-
-    cls: type = DESampler
-    return cls
-
-
-def _load_gp() -> type:
-    from hyperscout.samplers.gp import GPSampler
-
-    cls: type = GPSampler
-    return cls
-
-
-def _load_tpe() -> type:
-    from hyperscout.samplers._tpe import TPESampler
-
-    cls: type = TPESampler
-    return cls
+    return load
 
 
 #: Registry name -> a function returning the sampler class (imported lazily).
 SAMPLERS: dict[str, Callable[[], type]] = {
     "random": lambda: RandomSampler,
-    "grid": _load_grid,
-    "qmc": _load_qmc,
-    "tpe": _load_tpe,
-    "cmaes": _load_cmaes,
-    "gp": _load_gp,
-    "de": _load_de,
+    **{key: _loader(module, name) for key, (module, name) in _LAZY.items()},
 }
 
 DEFAULT_SAMPLER = "tpe"
 
+_BY_CLASS = {name: _loader(module, name) for module, name in _LAZY.values()}
+
 
 def __getattr__(name: str) -> Any:
-    lazy = {
-        "CMAESSampler": _load_cmaes,
-        "DESampler": _load_de,
-        "GPSampler": _load_gp,
-        "GridSampler": _load_grid,
-        "QMCSampler": _load_qmc,
-        "TPESampler": _load_tpe,
-    }
-    if name in lazy:
-        return lazy[name]()
+    if name in _BY_CLASS:
+        return _BY_CLASS[name]()
     raise AttributeError(name)
 
 
