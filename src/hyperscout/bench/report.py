@@ -177,6 +177,7 @@ class Summary:
     cd: float
     test: str
     opt_seconds: dict[str, float]
+    opt_cpu_seconds: dict[str, float]
     opt_seconds_by_group: dict[str, dict[str, float]]
     n_runs: dict[str, int]
     n_failed: dict[str, int]
@@ -278,9 +279,11 @@ def _finish(
 ) -> Summary:
     used = [r for t in tasks for o in opts for r in by_task[t][o]]
     secs: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)
     secs_g: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in used:
         secs[r.optimizer].append(r.optimizer_seconds)
+        cpu[r.optimizer].append(r.optimizer_cpu_seconds)
         secs_g[task_group(r.problem)][r.optimizer].append(r.optimizer_seconds)
     return Summary(
         optimizers=opts,
@@ -293,6 +296,7 @@ def _finish(
         cd=test[1],
         test=test[2],
         opt_seconds={o: float(np.median(secs[o])) if secs[o] else math.nan for o in opts},
+        opt_cpu_seconds={o: float(np.median(cpu[o])) if cpu[o] else math.nan for o in opts},
         opt_seconds_by_group={
             g: {o: float(np.median(v[o])) if v[o] else math.nan for o in opts}
             for g, v in secs_g.items()
@@ -321,15 +325,16 @@ def markdown(s: Summary) -> str:
     best = float(s.mean_rank[order[0]]) if len(order) else math.nan
     lines = [
         "| optimizer | mean rank | within CD of best | final norm. regret | anytime AUC "
-        "| optimizer s/run (median) | runs | failed |",
-        "|---|---:|:---:|---:|---:|---:|---:|---:|",
+        "| optimizer s/run (median) | CPU s/run | runs | failed |",
+        "|---|---:|:---:|---:|---:|---:|---:|---:|---:|",
     ]
     for j in order:
         o = s.optimizers[j]
         close = "yes" if math.isfinite(s.cd) and s.mean_rank[j] - best <= s.cd else "no"
         lines.append(
             f"| {o} | {_fmt(s.mean_rank[j], 2)} | {close} | {_fmt(np.mean(s.final[:, j]))} "
-            f"| {_fmt(np.mean(s.auc[:, j]))} | {_fmt(s.opt_seconds[o], 2)} | {s.n_runs[o]} "
+            f"| {_fmt(np.mean(s.auc[:, j]))} | {_fmt(s.opt_seconds[o], 2)} "
+            f"| {_fmt(s.opt_cpu_seconds[o], 2)} | {s.n_runs[o]} "
             f"| {s.n_failed[o]} |"
         )
     seeds = sorted(set(s.seeds.values()))
