@@ -295,6 +295,8 @@ class Study:
 
     def _parse_values(self, values: Any) -> tuple[float, ...]:
         n = len(self._directions)
+        if type(values) is float and n == 1:  # the common case, on the per-trial hot path
+            return (values,)
         if isinstance(values, Mapping):
             raise InvalidTypeError(
                 "the objective returned a dict: return a float, or a tuple with one value per "

@@ -478,3 +478,19 @@ def test_processes_lose_nothing(request: pytest.FixtureRequest, tmp_path: Path, 
     assert [t.number for t in trials] == list(range(100))
     assert all(t.state == TrialState.COMPLETE and t.values == (float(t.number),) for t in trials)
     storage.close()
+
+
+def test_memory_snapshot_copy_keeps_every_field() -> None:
+    """The memory backend's fast snapshot copy must list FrozenTrial's fields in order."""
+    import dataclasses
+
+    from hyperscout._records import FrozenTrial, TrialState
+    from hyperscout.storage._memory import _with
+
+    fields = [f.name for f in dataclasses.fields(FrozenTrial)]
+    values = {name: object() for name in fields}
+    original = FrozenTrial(**values)  # type: ignore[arg-type]
+    assert all(getattr(_with(original, {}), n) is values[n] for n in fields)
+    changed = _with(original, {"state": TrialState.FAILED})
+    assert changed.state is TrialState.FAILED
+    assert all(getattr(changed, n) is values[n] for n in fields if n != "state")

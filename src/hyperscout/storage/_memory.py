@@ -35,14 +35,23 @@ class _StudyRecord:
     waiting: list[int] = field(default_factory=list)
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(FrozenTrial))
-
-
 def _with(old: FrozenTrial, changes: dict[str, Any]) -> FrozenTrial:
-    """``dataclasses.replace`` without its per-call introspection (a hot path)."""
-    fields = {name: getattr(old, name) for name in _FIELDS}
-    fields.update(changes)
-    return FrozenTrial(**fields)
+    """``dataclasses.replace`` without its per-call introspection (a hot path: positional
+    arguments in field order are about twice as fast as keywords)."""
+    get = changes.get
+    return FrozenTrial(
+        old.trial_id,
+        old.number,
+        get("state", old.state),
+        get("params", old.params),
+        get("distributions", old.distributions),
+        get("values", old.values),
+        get("intermediate_values", old.intermediate_values),
+        get("user_attrs", old.user_attrs),
+        get("system_attrs", old.system_attrs),
+        get("datetime_start", old.datetime_start),
+        get("datetime_complete", old.datetime_complete),
+    )
 
 
 def check_values(values: Sequence[float] | None, n_objectives: int) -> tuple[float, ...] | None:
@@ -65,7 +74,7 @@ def merge_params(
     new_dists = dict(trial.distributions)
     for name, (dist, internal) in params.items():
         old = new_dists.get(name)
-        if old is not None and old != dist:
+        if old is not None and old is not dist and old != dist:
             raise ParamConflictError(
                 f"parameter {name!r} of trial {trial.number} was suggested as {old!r}, "
                 f"now as {dist!r}: use one distribution per name within a trial"
