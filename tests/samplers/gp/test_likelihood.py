@@ -25,7 +25,7 @@ def data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def test_gradient_matches_finite_differences(log_noise: float, pair_limit: int) -> None:
     x, y = data(30)
     objective = MarginalLikelihood(x, y, FMAP, pair_limit=pair_limit)
-    for theta in (np.r_[-1.0, 0.0, 0.5, 0.2, log_noise], np.r_[0.3, -0.7, 1.5, -0.4, log_noise]):
+    for theta in (np.r_[-1.0, 0.0, 0.5, log_noise], np.r_[0.3, -0.7, 1.5, log_noise]):
         value, grad = objective(theta)
         err = check_grad(lambda t: objective(t)[0], lambda t: objective(t)[1], theta)
         assert np.isfinite(value)
@@ -34,7 +34,7 @@ def test_gradient_matches_finite_differences(log_noise: float, pair_limit: int) 
 
 def test_pair_and_dense_paths_agree() -> None:
     x, y = data(25, seed=3)
-    theta = np.r_[-0.5, 0.2, 0.8, 0.1, -5.0]
+    theta = np.r_[-0.5, 0.2, 0.8, -5.0]
     v1, g1 = MarginalLikelihood(x, y, FMAP)(theta)
     v2, g2 = MarginalLikelihood(x, y, FMAP, pair_limit=0)(theta)
     assert v1 == pytest.approx(v2, rel=1e-10)
@@ -62,8 +62,8 @@ def test_fit_on_many_points_uses_the_subset_then_refines() -> None:
     fmap = FeatureMap((0, 0))
     hyper = fit_hyper(x, y, fmap)
     full = MarginalLikelihood(x, y, fmap)
-    fitted = full(np.r_[hyper.log_ls, hyper.log_scale, hyper.log_noise])[0]
-    prior_median = full(np.r_[np.full(2, 2.0), 0.0, -4.0])[0]
+    fitted = full(np.r_[hyper.log_ls, hyper.log_noise])[0]
+    prior_median = full(np.r_[np.full(2, 0.35), -12.0])[0]
     assert np.all(np.isfinite(hyper.log_ls))
     assert fitted < prior_median - 100.0
 

@@ -29,7 +29,7 @@ def test_posterior_interpolates_noiseless_data() -> None:
 def test_posterior_survives_duplicated_points() -> None:
     x = np.array([[0.2], [0.2], [0.2], [0.8]])
     y = np.array([1.0, 1.0, 1.0, -1.0])
-    post = Posterior(x, y, Hyper(np.zeros(1), 0.0, -np.inf), FeatureMap((0,)))  # no noise at all
+    post = Posterior(x, y, Hyper(np.zeros(1), -np.inf), FeatureMap((0,)))  # no noise at all
     mean, var = post.predict(np.array([[0.2], [0.5]]))
     assert np.all(np.isfinite(mean)) and np.all(var > 0.0)
     assert mean[0] == pytest.approx(1.0, abs=1e-3)
@@ -40,7 +40,7 @@ def test_gradients_of_mean_and_variance_match_finite_differences() -> None:
     fmap = FeatureMap((0, 4, 0))
     x = rng.random((30, 3))
     x[:, 1] = rng.integers(4, size=30)
-    hyper = Hyper(np.log([0.3, 1.0, 0.5]), 0.2, -6.0)
+    hyper = Hyper(np.log([0.3, 1.0, 0.5]), -6.0, log_scale=0.2)
     post = Posterior(x, rng.standard_normal(30), hyper, fmap)
     q = rng.random((8, 3))
     q[:, 1] = rng.integers(4, size=8)
@@ -59,7 +59,7 @@ def test_fantasies_keep_the_mean_and_shrink_the_variance_at_pending_points() -> 
     rng = np.random.default_rng(2)
     x = rng.random((15, 2))
     fmap = FeatureMap((0, 0))
-    post = Posterior(x, rng.standard_normal(15), Hyper(np.log([0.3, 0.3]), 0.0, NOISELESS), fmap)
+    post = Posterior(x, rng.standard_normal(15), Hyper(np.log([0.3, 0.3]), NOISELESS), fmap)
     pending = np.array([[0.5, 0.5], [0.1, 0.9]])
     believer = post.with_fantasies(pending)
     mean0, var0 = post.predict(pending)

