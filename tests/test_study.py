@@ -240,3 +240,29 @@ def test_a_sampler_error_in_ask_fails_the_new_trial_instead_of_leaving_it_runnin
     (trial,) = study.trials
     assert trial.state == hs.TrialState.FAILED
     assert trial.system_attrs["fail_reason"] == "RuntimeError: model blew up"
+
+
+def test_samplers_see_the_joint_draws_of_trials_asked_but_not_yet_suggested() -> None:
+    seen: list[list[dict[str, object]]] = []
+
+    class Recorder:
+        def joint_space(self, view: hs.StudyView) -> dict[str, hs.Distribution]:
+            return {"x": hs.Float(0, 1)}
+
+        def suggest(
+            self, view: hs.StudyView, space: dict[str, hs.Distribution], rng: object
+        ) -> dict[str, object]:
+            seen.append([dict(t.params) for t in view.running])
+            return {"x": 0.1 * (len(view.running) + 1)}
+
+    study = hs.create_study(sampler=Recorder())
+    first = study.ask()
+    second = study.ask()  # the first trial has not called suggest_float yet
+    assert seen[-1] == [{"x": 0.1}]
+    assert first.params == {}  # nothing is stored before the objective asks for it
+    assert second.suggest_float("x", 0, 1) == 0.2
+    first.suggest_float("x", 0, 2)  # a new distribution: the draw is not forced on it
+    study.tell(first, 1.0)
+    study.tell(second, 1.0)
+    study.ask()
+    assert seen[-1] == []  # finished trials drop out of the pending draws

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import numbers
@@ -71,6 +72,10 @@ class Study:
         self._trials: list[FrozenTrial] = []
         self._version = 0
         self._stop_flag = threading.Event()
+        # Values drawn jointly at ask() but not yet suggested by the objective, by trial number.
+        # Views show them on running trials so that samplers (constant liar, believer points)
+        # see what concurrent trials of this process will evaluate.
+        self._pending: dict[int, dict[str, tuple[Distribution, Any]]] = {}
 
     def __repr__(self) -> str:
         return f"Study(name={self._name!r}, directions={[d.value for d in self._directions]})"
@@ -136,8 +141,25 @@ class Study:
                     self._trials.append(t)
                 else:
                     self._trials[t.number] = t
-            trials = tuple(self._trials)
+            trials = tuple(self._trials) if not self._pending else self._with_pending()
         return StudyView(trials, self._directions, self._seed, current)
+
+    def _with_pending(self) -> tuple[FrozenTrial, ...]:
+        """The trials, running ones completed with their pending joint draws (lock held)."""
+        trials = list(self._trials)
+        for number, draws in list(self._pending.items()):
+            t = trials[number]
+            if t.state.is_finished():
+                del self._pending[number]
+                continue
+            extra = {k: v for k, v in draws.items() if k not in t.params}
+            if extra:
+                trials[number] = dataclasses.replace(
+                    t,
+                    params={**t.params, **{k: v for k, (_, v) in extra.items()}},
+                    distributions={**t.distributions, **{k: d for k, (d, _) in extra.items()}},
+                )
+        return tuple(trials)
 
     @property
     def trials(self) -> list[FrozenTrial]:
@@ -239,6 +261,9 @@ class Study:
             values = self._sampler.suggest(view, joint, rng)
             presampled = {k: (joint[k], values[k]) for k in joint}
         trial = Trial(self, frozen, view, rng, presampled)
+        if presampled and declared is None:
+            with self._lock:
+                self._pending[frozen.number] = presampled
         if declared is not None:
             for name, dist in declared.items():
                 trial.suggest(name, dist)
