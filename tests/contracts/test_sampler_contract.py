@@ -15,6 +15,7 @@ import pytest
 
 import hyperscout as hs
 from hyperscout.samplers import SAMPLERS, make_sampler
+from param_checks import assert_allowed
 
 DISCRETE_ONLY = {"grid"}  # samplers that need discrete spaces
 SINGLE_OBJECTIVE = {"cmaes", "de"}  # samplers that refuse multi-objective studies
@@ -45,19 +46,6 @@ def space_for(name: str) -> dict[str, hs.Distribution]:
 def space3_for(name: str) -> dict[str, hs.Distribution]:
     step = 0.5 if name in DISCRETE_ONLY else None
     return {f"p{i}": hs.Float(-1.0, 1.0, step=step) for i in range(3)}
-
-
-def check_params(params: dict[str, Any], space: dict[str, hs.Distribution]) -> None:
-    assert set(params) <= set(space)
-    for key, value in params.items():
-        dist = space[key]
-        assert dist.contains(value), f"{key}={value!r} is outside {dist!r}"
-        if isinstance(dist, hs.Int):
-            assert type(value) is int
-        elif isinstance(dist, hs.Float):
-            assert type(value) is float and math.isfinite(value)
-        else:
-            assert any(type(value) is type(c) and value == c for c in dist.choices)
 
 
 def objective_for(name: str) -> Callable[[hs.Trial], float]:
@@ -135,7 +123,7 @@ def test_values_respect_bounds_log_step_int_and_choices(name: str) -> None:
     assert [t.state for t in study.trials] == [hs.TrialState.COMPLETE] * 40
     for t in study.trials:
         assert set(t.params) == set(space)
-        check_params(t.params, space)
+        assert_allowed(t.params, space)
 
 
 def test_conditional_define_by_run_spaces(name: str) -> None:
@@ -162,7 +150,7 @@ def test_conditional_define_by_run_spaces(name: str) -> None:
     assert len(done) == len(study.trials) == 40
     expected = {"linear": {"kind", "alpha"}, "tree": {"kind", "depth", "leaf"}, None: {"kind"}}
     for t in done:
-        check_params(t.params, space)
+        assert_allowed(t.params, space)
         assert set(t.params) == expected[t.params["kind"]]
     assert {t.params["kind"] for t in done} == {"linear", "tree", None}
 
@@ -175,7 +163,7 @@ def test_enqueued_params_come_first(name: str) -> None:
     first = study.trials[0]
     assert first.state == hs.TrialState.COMPLETE
     assert {k: first.params[k] for k in fixed} == fixed
-    check_params(first.params, space_for(name))
+    assert_allowed(first.params, space_for(name))
     assert all(t.state == hs.TrialState.COMPLETE for t in study.trials)
 
 
@@ -185,7 +173,7 @@ def test_ask_with_a_declared_space(name: str) -> None:
     for i in range(12):
         trial = study.ask(space)
         assert set(trial.params) == set(space)
-        check_params(trial.params, space)
+        assert_allowed(trial.params, space)
         study.tell(trial, float(i))
     assert len(study.get_trials(states=[hs.TrialState.COMPLETE])) == 12
 
@@ -206,7 +194,7 @@ def test_multi_objective_studies(name: str) -> None:
     assert [t.state for t in study.trials] == [hs.TrialState.COMPLETE] * 20
     assert all(t.values is not None and len(t.values) == 2 for t in study.trials)
     for t in study.trials:
-        check_params(t.params, space_for(name))
+        assert_allowed(t.params, space_for(name))
     assert study.best_trials
 
 
@@ -220,7 +208,7 @@ def test_pending_trials_get_distinct_params(name: str) -> None:
     points = [tuple(t.params[k] for k in space) for t in declared]
     points += [tuple(t.suggest(k, d) for k, d in space.items()) for t in pending]
     for p in points:
-        check_params(dict(zip(space, p, strict=True)), space)
+        assert_allowed(dict(zip(space, p, strict=True)), space)
     assert len(set(points[:8])) == 8, "trials asked with a declared space repeat each other"
     assert len(set(points[8:])) == 8, "define-by-run trials asked together repeat each other"
 
@@ -231,7 +219,7 @@ def test_optimize_with_threads(name: str) -> None:
     assert len(study.trials) == 24
     assert all(t.state == hs.TrialState.COMPLETE for t in study.trials)
     for t in study.trials:
-        check_params(t.params, space_for(name))
+        assert_allowed(t.params, space_for(name))
 
 
 def test_a_resumed_study_continues_as_if_never_stopped(name: str) -> None:
