@@ -93,7 +93,16 @@ def test_summarize_ranks_a_clear_ordering_and_finds_it_significant() -> None:
     assert s.n_runs == {"bad": 16, "good": 16, "mid": 16}
     table = markdown(s)
     assert table.index("| good |") < table.index("| mid |") < table.index("| bad |")
-    assert "bbob d=2 (8 tasks)" in table
+    assert "tasks)" not in table  # one group: no per-group table
+
+
+def test_the_table_breaks_ranks_down_by_group() -> None:
+    runs = _three_way(3) + [
+        result("sklearn-x", o, (0.5, v), 0) for o, v in (("good", 0.3), ("mid", 0.1), ("bad", 0.2))
+    ]
+    table = markdown(summarize(runs))
+    assert "| bbob d=2 (3 tasks) | sklearn (1 tasks) |" in table
+    assert "| mid | 2.00 / 0.500 / 0.10 | 1.00 / 0.000 / 0.10 |" in table
 
 
 def test_solved_runs_tie_at_zero_regret() -> None:

@@ -347,7 +347,7 @@ def markdown(s: Summary) -> str:
     if s.dropped:
         lines.append(f"Left out (some optimizer lacks runs): {', '.join(s.dropped)}.")
     groups = s.group_rows()
-    if groups:
+    if len(groups) > 1:  # one row per optimizer, one column per group
         head = " | ".join(f"{g} ({int(m.sum())} tasks)" for g, m in groups.items())
         lines += [
             "",
