@@ -49,6 +49,7 @@ from hyperscout.trial import Trial
 _logging.getLogger("hyperscout").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "AutoSampler",
     "CMAESSampler",
     "Categorical",
     "DESampler",
@@ -98,6 +99,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Heavier pieces load on first use so `import hyperscout` stays fast.
     if name in (
+        "AutoSampler",
         "CMAESSampler",
         "DESampler",
         "GPSampler",

@@ -16,6 +16,7 @@ from hyperscout.samplers._random import RandomSampler
 
 __all__ = [
     "SAMPLERS",
+    "AutoSampler",
     "CMAESSampler",
     "DESampler",
     "GPSampler",
@@ -39,6 +40,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "cmaes": ("hyperscout.samplers._cmaes", "CMAESSampler"),
     "gp": ("hyperscout.samplers.gp", "GPSampler"),
     "de": ("hyperscout.samplers._de", "DESampler"),
+    "auto": ("hyperscout.samplers._auto", "AutoSampler"),
 }
 
 
