@@ -50,19 +50,23 @@ def test_no_box_without_a_continuous_parameter() -> None:
     assert local_box(np.zeros((4, 2)), np.arange(4.0), codec) is None
 
 
-def sphere(trial: hs.Trial) -> float:
-    return sum((trial.suggest_float(f"x{i}", -5, 5) - 1.234) ** 2 for i in range(3))
+def ellipsoid(trial: hs.Trial) -> float:
+    """Condition number 1e4: the global model alone stalls far from the optimum."""
+    return sum(
+        10 ** (4 * i / 3) * (trial.suggest_float(f"x{i}", -5, 5) - 1.234) ** 2 for i in range(4)
+    )
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_local_steps_reach_a_precision_the_global_model_does_not(seed: int) -> None:
-    best = {}
-    for local in (True, False):
-        study = hs.create_study(sampler=GPSampler(local_steps=local), seed=seed)
-        study.optimize(sphere, n_trials=45)
-        best[local] = study.best_value
-    assert best[True] < 1e-4
-    assert best[True] < best[False] / 10
+@pytest.mark.slow
+def test_local_steps_beat_the_global_model_on_an_ill_conditioned_bowl() -> None:
+    best: dict[bool, list[float]] = {True: [], False: []}
+    for seed in range(3):
+        for local in (True, False):
+            study = hs.create_study(sampler=GPSampler(local_steps=local), seed=seed)
+            study.optimize(ellipsoid, n_trials=50)
+            best[local].append(study.best_value)
+    # measured: medians 0.11 with local steps and 320 without
+    assert np.median(best[True]) < np.median(best[False]) / 100
 
 
 def test_local_steps_only_on_odd_trials_and_stay_in_bounds() -> None:
