@@ -98,17 +98,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # Heavier pieces load on first use so `import hyperscout` stays fast.
-    if name in (
-        "AutoSampler",
-        "CMAESSampler",
-        "DESampler",
-        "GPSampler",
-        "GridSampler",
-        "QMCSampler",
-        "TPESampler",
-    ):
-        from hyperscout import samplers
+    from hyperscout import samplers
 
+    if name in samplers._BY_CLASS:  # sampler classes, loaded by their own registry
         return getattr(samplers, name)
     if name == "SQLStorage":
         from hyperscout.storage._sql import SQLStorage

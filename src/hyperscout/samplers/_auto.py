@@ -24,19 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout.errors import InvalidArgumentError, InvalidTypeError
-from hyperscout.samplers._base import Sampler, StudyView
+from hyperscout.samplers._base import Sampler, StudyView, check_int
 from hyperscout.space import Categorical, Distribution
 
 __all__ = ["AutoSampler"]
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidTypeError(f"`{name}` must be an int, got {value!r}")
-    if value < 1:
-        raise InvalidArgumentError(f"`{name}` must be >= 1, got {name}={value}")
-    return int(value)
 
 
 class AutoSampler:
@@ -58,8 +49,8 @@ class AutoSampler:
         from hyperscout.samplers._tpe import TPESampler
         from hyperscout.samplers.gp import GPSampler
 
-        self._max_trials = _positive_int("max_gp_trials", max_gp_trials)
-        self._max_dim = _positive_int("max_gp_dim", max_gp_dim)
+        self._max_trials = check_int("max_gp_trials", max_gp_trials, 1)
+        self._max_dim = check_int("max_gp_dim", max_gp_dim, 1)
         self._samplers: dict[str, Sampler] = {"gp": GPSampler(), "tpe": TPESampler()}
 
     def __repr__(self) -> str:

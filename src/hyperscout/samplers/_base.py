@@ -19,6 +19,7 @@ A sampler with a finite space (grid) may also define ``check_exhausted(view)``, 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, Protocol, runtime_checkable
@@ -26,9 +27,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+from hyperscout.errors import InvalidArgumentError
 from hyperscout.space import Distribution
 
-__all__ = ["Sampler", "StudyView", "intersection_space"]
+__all__ = ["Sampler", "StudyView", "check_int", "intersection_space"]
 
 
 class StudyView:
@@ -86,6 +88,18 @@ class StudyView:
             return np.empty((0, self.n_objectives))
         out: np.ndarray = np.array([t.values for t in trials], dtype=float) * sign
         return out
+
+
+def check_int(name: str, value: Any, minimum: int, *, or_none: bool = False) -> int:
+    """A sampler argument that must be an int >= ``minimum``; anything else raises
+    InvalidArgumentError naming the argument (``or_none``: the message says None is allowed,
+    for arguments whose caller handles None itself)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        extra = " or None (the default)" if or_none else ""
+        raise InvalidArgumentError(
+            f"`{name}` must be an int >= {minimum}{extra}, got {name}={value!r}"
+        )
+    return int(value)
 
 
 def intersection_space(trials: Sequence[FrozenTrial]) -> dict[str, Distribution]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from hyperscout._records import FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError
-from hyperscout.samplers._base import StudyView
+from hyperscout.samplers._base import StudyView, check_int
 from hyperscout.samplers._cmaes_core import CMAState
 from hyperscout.samplers._cmaes_replay import (
     CMASpace,
@@ -65,17 +65,6 @@ def _check_bool(name: str, value: Any, allow_none: bool = False) -> bool | None:
         extra = ", or None" if allow_none else ""
         raise InvalidArgumentError(f"`{name}` must be True or False{extra}, got {name}={value!r}")
     return bool(value)
-
-
-def _check_int(name: str, value: Any, minimum: int, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        extra = " or None (the default)" if allow_none else ""
-        raise InvalidArgumentError(
-            f"`{name}` must be an int >= {minimum}{extra}, got {name}={value!r}"
-        )
-    return int(value)
 
 
 def _check_sigma0(value: Any) -> float | None:
@@ -152,8 +141,8 @@ class CMAESSampler:
     ) -> None:
         self._settings = RunSettings(
             sigma0=_check_sigma0(sigma0),
-            popsize=_check_int("popsize", popsize, 4, allow_none=True),
-            n_startup=_check_int("n_startup_trials", n_startup_trials, 0) or 0,
+            popsize=None if popsize is None else check_int("popsize", popsize, 4, or_none=True),
+            n_startup=check_int("n_startup_trials", n_startup_trials, 0),
             restart=_check_restart(restart),
             margin=bool(_check_bool("with_margin", with_margin)),
             warm_start=_check_bool("warm_start", warm_start, allow_none=True),

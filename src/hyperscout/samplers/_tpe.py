@@ -31,7 +31,7 @@ import numpy as np
 
 from hyperscout._records import FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError
-from hyperscout.samplers._base import StudyView
+from hyperscout.samplers._base import StudyView, check_int
 from hyperscout.samplers._parzen import (
     KernelConfig,
     ParzenEstimator,
@@ -254,12 +254,6 @@ def _running_rows(running: Sequence[FrozenTrial], keys: list[Key]) -> tuple[np.n
     return x, np.array([t.number for t in live], dtype=float)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidArgumentError(f"`{name}` must be an int >= {minimum}, got {name}={value!r}")
-    return int(value)
-
-
 def _check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise InvalidArgumentError(f"`{name}` must be True or False, got {name}={value!r}")
@@ -305,8 +299,8 @@ class TPESampler:
         prior_weight: float = 1.0,
         consider_magic_clip: bool = True,
     ) -> None:
-        self._n_startup = _check_int("n_startup_trials", n_startup_trials, 0)
-        self._n_candidates = _check_int("n_ei_candidates", n_ei_candidates, 1)
+        self._n_startup = check_int("n_startup_trials", n_startup_trials, 0)
+        self._n_candidates = check_int("n_ei_candidates", n_ei_candidates, 1)
         self._multivariate = _check_bool("multivariate", multivariate)
         self._constant_liar = _check_bool("constant_liar", constant_liar)
         if gamma is not None and not callable(gamma):

@@ -25,10 +25,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import minimize
 
 from hyperscout.samplers.gp._encoding import CONT, RELAXED, SpaceCodec
-from hyperscout.samplers.gp._optimize_acqf import LogEI, sobol
+from hyperscout.samplers.gp._optimize_acqf import LogEI, batched_lbfgsb, first_new, sobol
 
 __all__ = ["LocalBox", "local_box", "optimize_in_box"]
 
@@ -114,7 +113,8 @@ def optimize_in_box(
 
     Candidates: Sobol' points in the box and Gaussian steps from the incumbent at scales from
     1/1000 to 1/2 of the box; the best ``_N_STARTS`` are refined by batched L-BFGS-B within the
-    box. The best candidate that is not a row of ``exclude`` (global coordinates) wins.
+    box. The best candidate that is not a row of ``exclude`` (global coordinates) wins
+    (:func:`._optimize_acqf.first_new`).
     """
     lo, hi = np.full(box.cols.size, 0.25), np.full(box.cols.size, 0.75)
     c = box.cols.size
@@ -129,31 +129,8 @@ def optimize_in_box(
     values = acq(cands)
     starts = cands[np.argsort(-values, kind="stable")[:_N_STARTS]]
     m = starts.shape[0]
-    bounds = list(zip(np.tile(lo, m), np.tile(hi, m), strict=True))
-
-    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        xx = starts.copy()
-        xx[:, box.cols] = flat.reshape(m, c)
-        value, grad = acq.with_grad(xx, box.cols)
-        return -float(np.sum(value)), -grad.ravel()
-
-    res = minimize(
-        fun,
-        starts[:, box.cols].ravel(),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": 100},
+    refined = batched_lbfgsb(
+        acq, starts, box.cols, np.broadcast_to(lo, (m, c)), np.broadcast_to(hi, (m, c)), 100
     )
-    refined = starts.copy()
-    refined[:, box.cols] = np.clip(res.x.reshape(m, c), lo, hi)
-    pool = np.concatenate([refined, cands])
-    pool_global = codec.snap(box.to_global(pool))
-    pool_values = acq(box.to_local(pool_global))
-    order = np.argsort(-pool_values, kind="stable")
-    for i in order:
-        row: np.ndarray = pool_global[i]
-        if not exclude.shape[0] or not np.any(np.all(exclude == row, axis=1)):
-            return row
-    out: np.ndarray = pool_global[order[0]]
-    return out
+    pool = codec.snap(box.to_global(np.concatenate([refined, cands])))
+    return first_new(pool, acq(box.to_local(pool)), exclude)

@@ -32,7 +32,7 @@ from hyperscout.samplers.gp._acquisition import log_ei, log_ei_with_grad
 from hyperscout.samplers.gp._encoding import CAT, CONT, DISCRETE, RELAXED, SpaceCodec
 from hyperscout.samplers.gp._model import Posterior
 
-__all__ = ["LogEI", "SearchConfig", "optimize_acqf", "sobol"]
+__all__ = ["LogEI", "SearchConfig", "batched_lbfgsb", "first_new", "optimize_acqf", "sobol"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +98,14 @@ def _candidates(
     return np.concatenate(parts)
 
 
-def _gradient_step(
-    acq: LogEI, x: np.ndarray, cols: np.ndarray, maxiter: int, radius: float | None = None
+def batched_lbfgsb(
+    acq: LogEI, x: np.ndarray, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray, maxiter: int
 ) -> np.ndarray:
-    """Batched L-BFGS-B over columns ``cols`` of every row of ``x`` (box [0, 1])."""
+    """Batched L-BFGS-B over columns ``cols`` of every row of ``x``, row ``i`` confined to
+    ``[lo[i], hi[i]]`` (``(m, len(cols))`` bounds): one problem over all rows, whose sum of
+    independent terms has the rows' optima."""
     m, c = x.shape[0], cols.size
-    start = x[:, cols].ravel()
-    r = 1.0 if radius is None else radius
-    bounds = list(zip(np.maximum(start - r, 0.0), np.minimum(start + r, 1.0), strict=True))
+    bounds = list(zip(lo.ravel(), hi.ravel(), strict=True))
 
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
         xx = x.copy()
@@ -122,8 +122,19 @@ def _gradient_step(
         options={"maxiter": maxiter},
     )
     out: np.ndarray = x.copy()
-    out[:, cols] = np.clip(res.x.reshape(m, c), 0.0, 1.0)
+    out[:, cols] = np.clip(res.x.reshape(m, c), lo, hi)
     return out
+
+
+def _gradient_step(
+    acq: LogEI, x: np.ndarray, cols: np.ndarray, maxiter: int, radius: float | None = None
+) -> np.ndarray:
+    """Batched L-BFGS-B, each row within ``radius`` of where it starts (and in [0, 1])."""
+    start = x[:, cols]
+    r = 1.0 if radius is None else radius
+    return batched_lbfgsb(
+        acq, x, cols, np.maximum(start - r, 0.0), np.minimum(start + r, 1.0), maxiter
+    )
 
 
 def _sweep(
@@ -170,7 +181,7 @@ def _local_search(
     return x, value
 
 
-def _first_new(x: np.ndarray, value: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+def first_new(x: np.ndarray, value: np.ndarray, exclude: np.ndarray) -> np.ndarray:
     """The best row of ``x`` that is not a row of ``exclude`` (the best row if all are)."""
     order = np.argsort(-value, kind="stable")
     pick = int(order[0])
@@ -207,4 +218,4 @@ def optimize_acqf(
     _, first = np.unique(cands, axis=0, return_index=True)
     order = first[np.argsort(-values[first], kind="stable")][: cfg.n_local]
     x, value = _local_search(acq, codec, cands[order], values[order], cfg)
-    return _first_new(np.concatenate([x, cands]), np.concatenate([value, values]), exclude)
+    return first_new(np.concatenate([x, cands]), np.concatenate([value, values]), exclude)
