@@ -24,13 +24,15 @@ from hyperscout.errors import (
     TrialPruned,
     TrialStateError,
 )
+from hyperscout.schedulers._base import Wait
 
 if TYPE_CHECKING:
-    from hyperscout.study import Callback, Objective, Study
+    from hyperscout.study import Callback, NewTrialBudget, Objective, Study
     from hyperscout.trial import Trial
 
 _logger = logging.getLogger("hyperscout")
 _LIVE = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
+_POLL_MIN, _POLL_MAX = 0.005, 0.2  # seconds between asks while the scheduler says WAIT
 
 
 class Budget:
@@ -41,16 +43,23 @@ class Budget:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.started = 0
         self.stop = stop
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+
+    def expired(self) -> bool:
+        """True once stop() was called or the deadline passed: no job of any kind starts."""
+        return self.stop.is_set() or (
+            self.deadline is not None and time.monotonic() >= self.deadline
+        )
+
+    def has_room(self) -> bool:
+        """True while a new trial may start (resumptions of paused trials are not counted)."""
+        with self._lock:
+            return not self.expired() and (self.n_trials is None or self.started < self.n_trials)
 
     def claim(self) -> bool:
-        """Take one trial from the budget; False when the budget is spent."""
+        """Take one new trial from the budget; False when the budget is spent."""
         with self._lock:
-            if self.stop.is_set():
-                return False
-            if self.n_trials is not None and self.started >= self.n_trials:
-                return False
-            if self.deadline is not None and time.monotonic() >= self.deadline:
+            if not self.has_room():
                 return False
             self.started += 1
             return True
@@ -81,9 +90,15 @@ def run_one(
     objective: Objective,
     catch: tuple[type[BaseException], ...],
     in_flight: set[int] | None = None,
-) -> FrozenTrial:
-    """Ask, run the objective, tell. Returns the finished trial."""
-    trial: Trial = study.ask()
+    budget: NewTrialBudget | None = None,
+) -> FrozenTrial | Wait | None:
+    """Take the next job (a new trial, or a paused one the scheduler resumes), run the objective,
+    tell. Returns the trial's new snapshot (PAUSED when the scheduler paused it), or what the
+    scheduler said instead of a job: WAIT, or None when nothing is left to run."""
+    got = study._next_trial(None, budget)
+    if got is None or isinstance(got, Wait):
+        return got
+    trial: Trial = got
     if in_flight is not None:
         in_flight.add(trial.trial_id)
     try:
@@ -108,6 +123,9 @@ def run_one(
         except BaseException as exc:
             _finish_failed(study, trial.trial_id, _fail_reason(exc))
             raise
+        if result is None and trial.should_stop():
+            # a trial that returns nothing after a pause or stop keeps its reported values
+            return study.tell(trial, state=TrialState.PRUNED)
         try:
             return study.tell(trial, result)
         except HyperscoutError as exc:  # a bad return value fails the trial, not the study
@@ -118,9 +136,35 @@ def run_one(
             in_flight.discard(trial.trial_id)
 
 
+def run_jobs(
+    study: Study,
+    objective: Objective,
+    budget: NewTrialBudget,
+    catch: tuple[type[BaseException], ...],
+    expired: Callable[[], bool],
+    after: Callable[[FrozenTrial], None],
+    in_flight: set[int] | None = None,
+) -> None:
+    """One worker's loop: jobs until the scheduler has none left, the new-trial budget is spent
+    and nothing paused is resumed, or ``expired()``. While the scheduler says WAIT, poll."""
+    delay = _POLL_MIN
+    while not expired():
+        got = run_one(study, objective, catch, in_flight, budget)
+        if got is None:
+            return
+        if isinstance(got, Wait):
+            if not any(t.state == TrialState.RUNNING for t in study._refresh_view().trials):
+                return  # nothing running anywhere: no report can change the scheduler's mind
+            time.sleep(delay)
+            delay = min(2 * delay, _POLL_MAX)
+            continue
+        delay = _POLL_MIN
+        after(got)
+
+
 def _finish_failed(study: Study, trial_id: int, reason: str) -> FrozenTrial:
     try:
-        return study._storage.update_trial(
+        frozen = study._storage.update_trial(
             trial_id,
             state=TrialState.FAILED,
             system_attrs={"fail_reason": reason},
@@ -128,6 +172,8 @@ def _finish_failed(study: Study, trial_id: int, reason: str) -> FrozenTrial:
         )
     except TrialStateError:  # already finished by someone else (e.g. interrupted)
         return study._storage.get_trial(trial_id)
+    study._checkpoints.remove(frozen.number)
+    return frozen
 
 
 def _after(
@@ -150,15 +196,15 @@ def _worker(
     errors: list[BaseException],
     lock: threading.Lock,
 ) -> None:
+    def after(frozen: FrozenTrial) -> None:
+        with lock:  # callbacks and the bar see one trial at a time
+            _after(study, frozen, callbacks, bar)
+
     try:
-        while budget.claim():
-            try:
-                frozen = run_one(study, objective, catch, in_flight)
-            except SearchSpaceExhausted:
-                budget.stop.set()
-                return
-            with lock:  # callbacks and the bar see one trial at a time
-                _after(study, frozen, callbacks, bar)
+        run_jobs(study, objective, budget, catch, budget.expired, after, in_flight)
+    except SearchSpaceExhausted as exc:
+        _logger.info("stopping: %s", exc)
+        budget.stop.set()
     except BaseException as exc:
         errors.append(exc)
         budget.stop.set()
@@ -206,13 +252,17 @@ def _run_sequential(
     bar: ProgressBar | None,
 ) -> None:
     budget = Budget(n_trials, timeout, study._stop_flag)
-    while budget.claim():
-        try:
-            frozen = run_one(study, objective, catch)
-        except SearchSpaceExhausted as exc:
-            _logger.info("stopping: %s", exc)
-            return
-        _after(study, frozen, callbacks, bar)
+    try:
+        run_jobs(
+            study,
+            objective,
+            budget,
+            catch,
+            budget.expired,
+            lambda frozen: _after(study, frozen, callbacks, bar),
+        )
+    except SearchSpaceExhausted as exc:
+        _logger.info("stopping: %s", exc)
 
 
 def _run_threads(

@@ -37,24 +37,18 @@ def _child(
     deadline: float | None,
     errors: Any,
 ) -> None:
-    from hyperscout._optimize import run_one
+    from hyperscout._optimize import run_jobs
     from hyperscout.study import load_study
 
     study = None
+    budget = _SharedBudget(counter, lock, n_trials, deadline, stop)
     try:
         study = load_study(name, url, sampler=sampler, scheduler=scheduler, seed=seed)
-        while not stop.is_set():
-            with lock:
-                if n_trials is not None and counter.value >= n_trials:
-                    return
-                if deadline is not None and time.time() >= deadline:
-                    return
-                counter.value += 1
-            try:
-                run_one(study, objective, catch)
-            except SearchSpaceExhausted:
-                stop.set()
-                return
+        try:
+            run_jobs(study, objective, budget, catch, budget.expired, lambda frozen: None)
+        except SearchSpaceExhausted:
+            stop.set()
+            return
     except KeyboardInterrupt:
         return
     except BaseException as exc:
@@ -66,6 +60,34 @@ def _child(
     finally:
         if study is not None:
             study.storage.close()
+
+
+class _SharedBudget:
+    """The new-trial budget of one optimize call, shared by its processes."""
+
+    def __init__(
+        self,
+        counter: Any,
+        lock: LockType,
+        n_trials: int | None,
+        deadline: float | None,
+        stop: EventType,
+    ) -> None:
+        self._counter, self._lock, self._n = counter, lock, n_trials
+        self._deadline, self._stop = deadline, stop
+
+    def expired(self) -> bool:
+        return self._stop.is_set() or (self._deadline is not None and time.time() >= self._deadline)
+
+    def has_room(self) -> bool:
+        return not self.expired() and (self._n is None or self._counter.value < self._n)
+
+    def claim(self) -> bool:
+        with self._lock:
+            if not self.has_room():
+                return False
+            self._counter.value += 1
+            return True
 
 
 def _in_memory_sqlite(url: str) -> bool:

@@ -52,6 +52,10 @@ class SearchSpaceExhausted(HyperscoutError):
     """The sampler has no configuration left to propose (e.g. every grid point was tried)."""
 
 
+class ScheduleFinished(SearchSpaceExhausted):
+    """The scheduler has nothing more to run (e.g. every bracket of its schedule is done)."""
+
+
 class MissingDependencyError(HyperscoutError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

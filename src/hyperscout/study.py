@@ -17,20 +17,32 @@ import numbers
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from hyperscout._best import best_trial, pareto_front
+from hyperscout._checkpoints import CheckpointStore, default_root
 from hyperscout._records import FrozenTrial, StudyDirection, StudySummary, TrialState
 from hyperscout.errors import (
     HyperscoutError,
     InvalidArgumentError,
     InvalidTypeError,
+    ScheduleFinished,
     TrialStateError,
 )
 from hyperscout.samplers import Sampler, StudyView, make_sampler
 from hyperscout.schedulers import Scheduler, make_scheduler
+from hyperscout.schedulers._base import (
+    BUDGET_KEY,
+    DECISION_KEY,
+    START_STEP_KEY,
+    WAIT,
+    Decision,
+    Job,
+    Wait,
+)
 from hyperscout.space import Distribution, as_choice, validate_space
 from hyperscout.storage import Storage, get_storage
 from hyperscout.trial import FIXED_PARAMS_KEY, Trial
@@ -42,6 +54,22 @@ __all__ = ["Study", "create_study", "delete_study", "get_all_study_summaries", "
 
 _logger = logging.getLogger("hyperscout")
 _SEED_KEY = "seed"
+_CHECKPOINT_KEY = "checkpoint_dir"
+_MAX_CLAIMS = 64  # attempts to claim a job other workers keep taking first
+_LIVE = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
+
+
+class NewTrialBudget(Protocol):
+    """How an optimize loop limits new trials (resumptions of paused ones are not counted)."""
+
+    def has_room(self) -> bool:
+        """True while a new trial may start."""
+        ...
+
+    def claim(self) -> bool:
+        """Take one new trial from the budget; False when it is spent."""
+        ...
+
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[["Study", FrozenTrial], None]
@@ -60,9 +88,11 @@ class Study:
         sampler: Sampler,
         scheduler: Scheduler,
         seed: int,
+        checkpoint_root: Path | None = None,
     ) -> None:
         self._storage = storage
         self._study_id = storage.get_study_id(study_name)
+        self._checkpoints = CheckpointStore(checkpoint_root, self._study_id)
         self._name = study_name
         self._directions = storage.get_study_directions(self._study_id)
         self._sampler = sampler
@@ -224,23 +254,84 @@ class Study:
         return np.random.default_rng([self._seed, number])
 
     def ask(self, space: Mapping[str, Distribution] | None = None) -> Trial:
-        """Start a trial. With ``space``, its parameters are drawn now (jointly).
+        """Start a trial: a new one, or the resumption of a paused one when a multi-fidelity
+        scheduler promotes it (``trial.start_step`` then says where to go on from). With
+        ``space``, the parameters of a new trial are drawn now (jointly).
 
-        Enqueued trials (:meth:`enqueue_trial`) are handed out first.
+        Enqueued trials (:meth:`enqueue_trial`) are handed out first among new ones.
+
+        Raises:
+            TrialStateError: the scheduler has nothing to run until a running trial reports or
+                finishes (a synchronous rung is not full yet).
+            ScheduleFinished: the scheduler has nothing more to run.
 
         Example:
             >>> t = study.ask({"x": hs.Float(-5, 5)})  # doctest: +SKIP
             >>> study.tell(t, t.params["x"] ** 2)  # doctest: +SKIP
         """
         declared = validate_space(space) if space is not None else None
+        got = self._next_trial(declared, None)
+        if isinstance(got, Wait):
+            raise TrialStateError(
+                f"the scheduler {self._scheduler!r} has nothing to run until a running trial "
+                "reports or finishes: tell() the running trials first"
+            )
+        if got is None:
+            raise ScheduleFinished(f"the scheduler {self._scheduler!r} has nothing more to run")
+        return got
+
+    def _next_trial(
+        self, declared: dict[str, Distribution] | None, budget: NewTrialBudget | None
+    ) -> Trial | Wait | None:
+        """The next job as a started Trial, WAIT, or None (nothing more to run; with a
+        ``budget``, also when it is spent and nothing is left to resume)."""
+        next_job = getattr(self._scheduler, "next_job", None)
+        for _ in range(_MAX_CLAIMS):
+            room = budget is None or budget.has_room()
+            if next_job is None:
+                job: Job | Wait | None = Job() if room else None
+            else:
+                job = next_job(self._refresh_view(), room)
+            if job is None or isinstance(job, Wait):
+                return job
+            if not isinstance(job, Job):
+                raise HyperscoutError(
+                    f"{self._scheduler!r}.next_job returned {job!r}: a scheduler must return "
+                    "a Job, WAIT or None"
+                )
+            if job.resume is None:
+                if budget is not None and not budget.claim():
+                    continue  # another worker took the last new trial: only resumptions now
+                return self._start_new(job, declared)
+            trial = self._resume(job)
+            if trial is not None:
+                return trial
+        return WAIT  # every job offered was claimed by other workers first
+
+    def _start_new(self, job: Job, declared: dict[str, Distribution] | None) -> Trial:
+        attrs: dict[str, Any] = dict(job.attrs)
+        if job.budget is not None:
+            attrs[BUDGET_KEY] = int(job.budget)
+        if job.params is not None:
+            attrs[FIXED_PARAMS_KEY] = dict(job.params)
         frozen = self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             # Optional sampler hook: raises SearchSpaceExhausted before a trial is created.
             check_exhausted = getattr(self._sampler, "check_exhausted", None)
             if check_exhausted is not None:
                 check_exhausted(self._refresh_view())
-            frozen = self._storage.create_trial(self._study_id, state=TrialState.RUNNING)
+            frozen = self._storage.create_trial(
+                self._study_id, state=TrialState.RUNNING, system_attrs=attrs or None
+            )
+        elif attrs:
+            queued = frozen.system_attrs.get(FIXED_PARAMS_KEY, {})
+            fixed = {**queued, **attrs.pop(FIXED_PARAMS_KEY, {})}
+            if fixed:
+                attrs[FIXED_PARAMS_KEY] = fixed
+            frozen = self._storage.update_trial(frozen.trial_id, system_attrs=attrs)
         try:
+            if job.checkpoint_from is not None:
+                self._checkpoints.copy(job.checkpoint_from, frozen.number)
             return self._start(frozen, declared)
         except BaseException as exc:  # never leave a trial RUNNING that no one will finish
             self._storage.update_trial(
@@ -249,6 +340,28 @@ class Study:
                 system_attrs={"fail_reason": f"{type(exc).__name__}: {exc}"},
             )
             raise
+
+    def _resume(self, job: Job) -> Trial | None:
+        """Claim the PAUSED trial ``job.resume`` (None when another worker claimed it first)."""
+        trial_id = self._storage.get_trial_id(self._study_id, int(job.resume or 0))
+        paused = self._storage.get_trial(trial_id)
+        attrs: dict[str, Any] = {
+            **job.attrs,
+            BUDGET_KEY: None if job.budget is None else int(job.budget),
+            START_STEP_KEY: paused.last_step or 0,
+            DECISION_KEY: None,
+        }
+        try:
+            frozen = self._storage.update_trial(
+                trial_id,
+                state=TrialState.RUNNING,
+                system_attrs=attrs,
+                expected_states=(TrialState.PAUSED,),
+            )
+        except TrialStateError:
+            return None
+        view = self._refresh_view(current=frozen.number)
+        return Trial(self, frozen, view, self._rng(frozen.number))
 
     def _start(self, frozen: FrozenTrial, declared: dict[str, Distribution] | None) -> Trial:
         view = self._refresh_view(current=frozen.number)
@@ -276,9 +389,13 @@ class Study:
         *,
         state: TrialState | None = None,
     ) -> FrozenTrial:
-        """Finish a trial with its objective value(s) or a state (PRUNED, FAILED).
+        """Finish a trial with its objective value(s) or a state (PRUNED, FAILED), or pause
+        it (PAUSED) so that the scheduler may resume it later.
 
-        A NaN value marks the trial FAILED. Returns the finished snapshot.
+        A NaN value marks the trial FAILED. When the scheduler paused the trial at its last
+        report, the trial is recorded PAUSED whatever was told (its values are the reported
+        ones); when it stopped it, PRUNED. A finished trial's checkpoints are deleted. Returns
+        the new snapshot.
         """
         trial_id = self._resolve_trial_id(trial)
         if state is None:
@@ -287,8 +404,12 @@ class Study:
                     "give `values` (the objective value) or `state` (PRUNED or FAILED) to tell()"
                 )
             state = TrialState.COMPLETE
-        if not isinstance(state, TrialState) or not state.is_finished():
-            raise InvalidArgumentError(f"`state` must be COMPLETE, PRUNED or FAILED, got {state!r}")
+        if not isinstance(state, TrialState) or not (
+            state.is_finished() or state == TrialState.PAUSED
+        ):
+            raise InvalidArgumentError(
+                f"`state` must be COMPLETE, PRUNED, FAILED or PAUSED, got {state!r}"
+            )
         parsed: tuple[float, ...] | None = None
         attrs: dict[str, Any] = {}
         if values is not None:
@@ -298,16 +419,31 @@ class Study:
                 attrs["fail_reason"] = "the objective returned NaN"
         if state == TrialState.COMPLETE and parsed is None:
             raise InvalidArgumentError("`values` are required to tell a COMPLETE trial")
+        if state in (TrialState.COMPLETE, TrialState.PRUNED):
+            decided = self._decision_of(trial, trial_id)
+            if decided == Decision.PAUSE:
+                state = TrialState.PAUSED
+            elif decided == Decision.STOP:
+                state = TrialState.PRUNED
         frozen = self._storage.update_trial(
             trial_id,
             state=state,
             values=parsed if state == TrialState.COMPLETE else None,
             system_attrs=attrs or None,
-            expected_states=(TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED),
+            expected_states=((TrialState.RUNNING,) if state == TrialState.PAUSED else _LIVE),
         )
+        if state.is_finished():
+            self._checkpoints.remove(frozen.number)
         if state == TrialState.FAILED and "fail_reason" in attrs:
             _logger.warning("trial %d failed: %s", frozen.number, attrs["fail_reason"])
         return frozen
+
+    def _decision_of(self, trial: Trial | int, trial_id: int) -> Decision:
+        """The scheduler's last decision on the current run of a trial."""
+        if isinstance(trial, Trial):
+            return trial._decision
+        stored = self._storage.get_trial(trial_id).system_attrs.get(DECISION_KEY)
+        return Decision(stored) if stored else Decision.CONTINUE
 
     def _resolve_trial_id(self, trial: Trial | int) -> int:
         if isinstance(trial, Trial):
@@ -443,13 +579,16 @@ def _seed(seed: Any) -> int | None:
 
 def _open(name: str, storage: Storage, sampler: Any, scheduler: Any, seed: int | None) -> Study:
     study_id = storage.get_study_id(name)
-    stored = storage.get_study_attrs(study_id, system=True).get(_SEED_KEY)
+    system = storage.get_study_attrs(study_id, system=True)
+    stored = system.get(_SEED_KEY)
     if seed is None:
         entropy = np.random.SeedSequence().entropy
         seed = int(stored) if stored is not None else int(entropy)  # type: ignore[arg-type]
         if stored is None:
             storage.set_study_attr(study_id, _SEED_KEY, str(seed), system=True)
-    return Study(name, storage, make_sampler(sampler), make_scheduler(scheduler), seed)
+    folder = system.get(_CHECKPOINT_KEY)
+    root = Path(folder) if folder else default_root(getattr(storage, "url", None))
+    return Study(name, storage, make_sampler(sampler), make_scheduler(scheduler), seed, root)
 
 
 def create_study(
@@ -462,6 +601,7 @@ def create_study(
     scheduler: str | Scheduler | None = None,
     seed: int | None = None,
     load_if_exists: bool = False,
+    checkpoint_dir: str | Path | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists``).
 
@@ -475,6 +615,9 @@ def create_study(
         scheduler: a registry name or a Scheduler; FIFO (no early stopping) by default.
         seed: makes the study's suggestions reproducible (bit-identical for sequential runs).
         load_if_exists: reuse a study of the same name instead of failing.
+        checkpoint_dir: where trials' checkpoints go (``trial.save_checkpoint``); remembered by
+            the study. Default: ``<file>.checkpoints`` beside a SQLite file, else a temporary
+            directory. Workers on several machines need a directory they all see.
     """
     dirs = _directions(direction, directions)
     seed_ = _seed(seed)
@@ -482,6 +625,10 @@ def create_study(
         study_name = f"study-{uuid.uuid4().hex[:12]}"
     elif not isinstance(study_name, str) or not study_name.strip():
         raise InvalidArgumentError(f"`study_name` must be a non-empty string, got {study_name!r}")
+    if checkpoint_dir is not None and not isinstance(checkpoint_dir, (str, Path)):
+        raise InvalidTypeError(
+            f"`checkpoint_dir` must be a path (str or pathlib.Path), got {checkpoint_dir!r}"
+        )
     store = get_storage(storage)
     sampler_ = make_sampler(sampler)
     scheduler_ = make_scheduler(scheduler)
@@ -501,6 +648,9 @@ def create_study(
         return _open(study_name, store, sampler_, scheduler_, seed_)
     if seed_ is not None:
         store.set_study_attr(study_id, _SEED_KEY, str(seed_), system=True)
+    if checkpoint_dir is not None:
+        folder = str(Path(checkpoint_dir).expanduser().resolve())
+        store.set_study_attr(study_id, _CHECKPOINT_KEY, folder, system=True)
     return _open(study_name, store, sampler_, scheduler_, seed_)
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from hyperscout._records import FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError, ParamConflictError
 from hyperscout.samplers._base import StudyView
-from hyperscout.schedulers._base import Decision
+from hyperscout.schedulers._base import BUDGET_KEY, DECISION_KEY, START_STEP_KEY, Decision
 from hyperscout.space import Categorical, Distribution, Float, Int, as_choice
 
 if TYPE_CHECKING:
@@ -189,11 +190,50 @@ class Trial:
             return dist.to_external(dist.decode(0.5))
         return self._study._sampler.suggest(self._view, {name: dist}, self._rng)[name]
 
-    # -- progress and attributes ------------------------------------------------------------
+    # -- budget, progress and checkpoints --------------------------------------------------
+    @property
+    def budget(self) -> int | None:
+        """The last step this run may reach, set by the scheduler (None: no limit).
+
+        Under a multi-fidelity scheduler a trial runs in pieces: up to a rung's budget, then
+        (if promoted) resumed with a larger one. :meth:`steps` stops at it.
+        """
+        value = self._frozen.system_attrs.get(BUDGET_KEY)
+        return None if value is None else int(value)
+
+    @property
+    def start_step(self) -> int:
+        """Steps done before this run: 0 for a new trial, the last reported step when the
+        scheduler resumes a paused one (restore the checkpoint and go on from here)."""
+        return int(self._frozen.system_attrs.get(START_STEP_KEY, 0))
+
+    def steps(self) -> Iterator[int]:
+        """The steps to run now: ``start_step + 1, ..., budget``, ending early when the
+        scheduler pauses or stops the trial at a report.
+
+        Without a budget (FIFO with no ``max_budget``) the steps never end: break yourself.
+
+        Example:
+            >>> def objective(trial):  # doctest: +SKIP
+            ...     model = trial.load_checkpoint() or make_model(trial)
+            ...     for epoch in trial.steps():
+            ...         loss = train_one_epoch(model)
+            ...         trial.report(epoch, loss)
+            ...         trial.save_checkpoint(model)
+            ...     return loss
+        """
+        step = self.start_step
+        budget = self.budget
+        while budget is None or step < budget:
+            if self._decision != Decision.CONTINUE:
+                return
+            step += 1
+            yield step
+
     def report(self, step: int, value: float) -> None:
         """Record an intermediate value (e.g. validation loss after ``step`` epochs).
 
-        The study's scheduler answers every report; :meth:`should_prune` tells its answer.
+        The study's scheduler answers every report: :meth:`should_stop` tells its answer.
         """
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
             raise InvalidArgumentError(f"`step` must be an int >= 0, got step={step!r}")
@@ -204,18 +244,49 @@ class Trial:
         )
         if math.isnan(float(value)):
             return
-        self._decision = self._study._scheduler.on_report(
+        decision = self._study._scheduler.on_report(
             self._study._refresh_view(current=self.number), self._frozen, int(step), float(value)
         )
+        if decision != Decision.CONTINUE and decision != self._decision:
+            # kept in the storage: a tell() by trial number, or another process, knows it too
+            self._frozen = self._study._storage.update_trial(
+                self.trial_id, system_attrs={DECISION_KEY: decision.value}
+            )
+        self._decision = decision
+
+    def should_stop(self) -> bool:
+        """True when the scheduler paused or stopped the trial at the last report: return from
+        the objective (the study records it PAUSED or PRUNED)."""
+        return self._decision != Decision.CONTINUE
 
     def should_prune(self) -> bool:
-        """True when the scheduler decided at the last report that this trial should stop.
+        """Same as :meth:`should_stop`, for objectives written for Optuna's pruners.
+
+        Raising :class:`~hyperscout.TrialPruned` after a PAUSE decision records the trial PAUSED
+        (it may be resumed), after a STOP decision PRUNED.
 
         Example:
             >>> if trial.should_prune():  # doctest: +SKIP
             ...     raise hs.TrialPruned()
         """
-        return self._decision == Decision.STOP
+        return self.should_stop()
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """A directory of this trial's own (created on first use) for checkpoints written by
+        hand (``torch.save(state, trial.checkpoint_dir / "model.pt")``). It survives pauses
+        and restarts and is removed when the trial finishes."""
+        return self._study._checkpoints.trial_dir(self.number, create=True)
+
+    def save_checkpoint(self, obj: Any) -> None:
+        """Pickle ``obj`` as the trial's checkpoint (atomically: a crash leaves the previous
+        one); :meth:`load_checkpoint` returns it when the trial resumes."""
+        self._study._checkpoints.save(self.number, obj)
+
+    def load_checkpoint(self) -> Any:
+        """The object last saved with :meth:`save_checkpoint` (for a trial PBT cloned, its
+        parent's), or None when there is none."""
+        return self._study._checkpoints.load(self.number)
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serializable value to the trial (kept in storage)."""

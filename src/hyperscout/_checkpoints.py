@@ -1,0 +1,95 @@
+"""Trial checkpoints on disk, beside the storage: ``<root>/study-<id>/trial-<number>/``.
+
+A paused trial resumes from its checkpoint; PBT's exploit step copies a better trial's
+checkpoint into a new trial. The root is, in order: the ``checkpoint_dir`` given to
+create_study (remembered in the study, so load_study and worker processes find it), the
+directory ``<file>.checkpoints`` next to a SQLite file, or a temporary directory (in-memory
+storage, PostgreSQL without ``checkpoint_dir``). Workers on several machines need a
+``checkpoint_dir`` on a shared filesystem.
+
+Writes are atomic (a temporary file renamed over the old one), so a worker killed while saving
+leaves the previous checkpoint readable.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CheckpointStore", "default_root"]
+
+_FILE = "checkpoint.pkl"
+
+
+def default_root(url: str | None) -> Path | None:
+    """``<file>.checkpoints`` for a SQLite file URL, else None (a temporary directory)."""
+    if url is None or not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path).expanduser().resolve().with_name(Path(path).name + ".checkpoints")
+
+
+class CheckpointStore:
+    """The checkpoints of one study."""
+
+    def __init__(self, root: Path | None, study_id: int) -> None:
+        self._root = root
+        self._study_id = study_id
+        self._lock = threading.Lock()
+
+    def _base(self) -> Path:
+        with self._lock:
+            if self._root is None:  # created on first use only
+                self._root = Path(tempfile.mkdtemp(prefix="hyperscout-checkpoints-"))
+            return self._root / f"study-{self._study_id}"
+
+    def trial_dir(self, number: int, *, create: bool) -> Path:
+        """The directory of trial ``number``."""
+        path = self._base() / f"trial-{number}"
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def save(self, number: int, obj: Any) -> None:
+        """Pickle ``obj`` atomically as the trial's checkpoint."""
+        folder = self.trial_dir(number, create=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pkl")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, folder / _FILE)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self, number: int) -> Any:
+        """The pickled checkpoint of trial ``number``, or None."""
+        path = self.trial_dir(number, create=False) / _FILE
+        if not path.exists():
+            return None
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+
+    def copy(self, source: int, target: int) -> None:
+        """Replace trial ``target``'s checkpoint directory by a copy of trial ``source``'s
+        (nothing when the source has none)."""
+        src = self.trial_dir(source, create=False)
+        if not src.exists():
+            return
+        dst = self.trial_dir(target, create=False)
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".tmp-*"))
+
+    def remove(self, number: int) -> None:
+        """Delete trial ``number``'s checkpoints (when it finished)."""
+        if self._root is None:
+            return
+        shutil.rmtree(self.trial_dir(number, create=False), ignore_errors=True)
