@@ -34,7 +34,19 @@ from hyperscout.errors import (
     TrialStateError,
 )
 from hyperscout.samplers import RandomSampler, Sampler, StudyView
-from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler
+from hyperscout.schedulers import (
+    WAIT,
+    ASHAScheduler,
+    AsyncHyperbandScheduler,
+    Decision,
+    FIFOScheduler,
+    HyperbandScheduler,
+    Job,
+    MedianStoppingScheduler,
+    Scheduler,
+    SuccessiveHalvingScheduler,
+    TopKScheduler,
+)
 from hyperscout.space import Categorical, Distribution, Float, Int
 from hyperscout.storage import InMemoryStorage, Storage
 from hyperscout.study import (
@@ -49,6 +61,9 @@ from hyperscout.trial import Trial
 _logging.getLogger("hyperscout").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "WAIT",
+    "ASHAScheduler",
+    "AsyncHyperbandScheduler",
     "AutoSampler",
     "CMAESSampler",
     "Categorical",
@@ -61,12 +76,15 @@ __all__ = [
     "FrozenTrial",
     "GPSampler",
     "GridSampler",
+    "HyperbandScheduler",
     "HyperscoutError",
     "HyperscoutWarning",
     "InMemoryStorage",
     "Int",
     "InvalidArgumentError",
     "InvalidTypeError",
+    "Job",
+    "MedianStoppingScheduler",
     "MissingDependencyError",
     "ParamConflictError",
     "QMCSampler",
@@ -82,7 +100,9 @@ __all__ = [
     "StudyNotFoundError",
     "StudySummary",
     "StudyView",
+    "SuccessiveHalvingScheduler",
     "TPESampler",
+    "TopKScheduler",
     "Trial",
     "TrialNotFoundError",
     "TrialPruned",

@@ -286,12 +286,14 @@ class Study:
         """The next job as a started Trial, WAIT, or None (nothing more to run; with a
         ``budget``, also when it is spent and nothing is left to resume)."""
         next_job = getattr(self._scheduler, "next_job", None)
+        view: StudyView | None = None
         for _ in range(_MAX_CLAIMS):
             room = budget is None or budget.has_room()
             if next_job is None:
                 job: Job | Wait | None = Job() if room else None
             else:
-                job = next_job(self._refresh_view(), room)
+                view = self._refresh_view()
+                job = next_job(view, room)
             if job is None or isinstance(job, Wait):
                 return job
             if not isinstance(job, Job):
@@ -303,7 +305,7 @@ class Study:
                 if budget is not None and not budget.claim():
                     continue  # another worker took the last new trial: only resumptions now
                 return self._start_new(job, declared)
-            trial = self._resume(job)
+            trial = self._resume(job, view)
             if trial is not None:
                 return trial
         return WAIT  # every job offered was claimed by other workers first
@@ -341,22 +343,29 @@ class Study:
             )
             raise
 
-    def _resume(self, job: Job) -> Trial | None:
-        """Claim the PAUSED trial ``job.resume`` (None when another worker claimed it first)."""
-        trial_id = self._storage.get_trial_id(self._study_id, int(job.resume or 0))
-        paused = self._storage.get_trial(trial_id)
+    def _resume(self, job: Job, view: StudyView | None) -> Trial | None:
+        """Claim the PAUSED trial ``job.resume`` as the scheduler saw it in ``view`` (None when
+        another worker claimed it first, even if it has been paused again since)."""
+        number = int(job.resume or 0)
+        if view is None or not 0 <= number < len(view.trials):
+            raise HyperscoutError(f"{self._scheduler!r} resumed trial {number}, which is unknown")
+        seen = view.trials[number]
         attrs: dict[str, Any] = {
             **job.attrs,
             BUDGET_KEY: None if job.budget is None else int(job.budget),
-            START_STEP_KEY: paused.last_step or 0,
+            START_STEP_KEY: seen.last_step or 0,
             DECISION_KEY: None,
         }
         try:
             frozen = self._storage.update_trial(
-                trial_id,
+                seen.trial_id,
                 state=TrialState.RUNNING,
                 system_attrs=attrs,
                 expected_states=(TrialState.PAUSED,),
+                expected_attrs={
+                    BUDGET_KEY: seen.system_attrs.get(BUDGET_KEY),
+                    START_STEP_KEY: seen.system_attrs.get(START_STEP_KEY),
+                },
             )
         except TrialStateError:
             return None

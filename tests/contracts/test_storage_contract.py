@@ -296,6 +296,34 @@ def test_expected_states_is_compare_and_set(storage: Storage) -> None:
     assert resumed.datetime_start == t.datetime_start  # kept, not reset
 
 
+def test_expected_attrs_catch_a_trial_paused_again(storage: Storage) -> None:
+    """A claim made on a stale read fails even when the state is back to what it read."""
+    sid = _study(storage)
+    t = storage.create_trial(sid, system_attrs={"budget": 1})
+    storage.update_trial(t.trial_id, state=TrialState.PAUSED)
+    # worker A claims (budget 1 -> 3), runs and pauses again
+    storage.update_trial(
+        t.trial_id,
+        state=TrialState.RUNNING,
+        system_attrs={"budget": 3},
+        expected_states=(TrialState.PAUSED,),
+        expected_attrs={"budget": 1},
+    )
+    again = storage.update_trial(t.trial_id, state=TrialState.PAUSED)
+    # worker B read the trial before A's claim: its claim must fail and change nothing
+    with pytest.raises(TrialStateError, match="budget"):
+        storage.update_trial(
+            t.trial_id,
+            state=TrialState.RUNNING,
+            system_attrs={"budget": 3},
+            expected_states=(TrialState.PAUSED,),
+            expected_attrs={"budget": 1},
+        )
+    assert storage.get_trial(t.trial_id) == again
+    # an absent attribute reads as None
+    storage.update_trial(t.trial_id, system_attrs={"x": 1}, expected_attrs={"missing": None})
+
+
 def test_running_sets_datetime_start(storage: Storage) -> None:
     sid = _study(storage)
     t = storage.create_trial(sid, state=TrialState.WAITING)

@@ -1,4 +1,9 @@
-"""Schedulers: how much budget each trial gets (FIFO for now)."""
+"""Schedulers: how much budget each trial gets, and which paused trial resumes next.
+
+See :mod:`hyperscout.schedulers._base` for the protocol. Names usable as
+``create_study(scheduler=...)``: "fifo" and "median"; the multi-fidelity schedulers need
+``max_budget`` and are passed as objects (``hs.ASHAScheduler(max_budget=52)``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,42 @@ from collections.abc import Callable
 from typing import Any
 
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError
-from hyperscout.schedulers._base import Decision, Scheduler
+from hyperscout.schedulers._asha import ASHAScheduler, AsyncHyperbandScheduler
+from hyperscout.schedulers._base import WAIT, Decision, Job, Scheduler
 from hyperscout.schedulers._fifo import FIFOScheduler
+from hyperscout.schedulers._median import MedianStoppingScheduler
+from hyperscout.schedulers._sha import HyperbandScheduler, SuccessiveHalvingScheduler
+from hyperscout.schedulers._topk import TopKScheduler
 
-__all__ = ["SCHEDULERS", "Decision", "FIFOScheduler", "Scheduler", "make_scheduler"]
+__all__ = [
+    "SCHEDULERS",
+    "WAIT",
+    "ASHAScheduler",
+    "AsyncHyperbandScheduler",
+    "Decision",
+    "FIFOScheduler",
+    "HyperbandScheduler",
+    "Job",
+    "MedianStoppingScheduler",
+    "Scheduler",
+    "SuccessiveHalvingScheduler",
+    "TopKScheduler",
+    "make_scheduler",
+]
 
-#: Registry name -> scheduler class.
-SCHEDULERS: dict[str, Callable[[], Any]] = {"fifo": FIFOScheduler}
+#: Registry name -> scheduler class (the ones that need no argument).
+SCHEDULERS: dict[str, Callable[[], Any]] = {
+    "fifo": FIFOScheduler,
+    "median": MedianStoppingScheduler,
+}
+#: Names of schedulers that need ``max_budget``, for the error message.
+_NEED_BUDGET = {
+    "asha": "ASHAScheduler",
+    "hyperband": "HyperbandScheduler",
+    "async_hyperband": "AsyncHyperbandScheduler",
+    "sha": "SuccessiveHalvingScheduler",
+    "topk": "TopKScheduler",
+}
 
 
 def make_scheduler(scheduler: Any) -> Scheduler:
@@ -20,11 +54,18 @@ def make_scheduler(scheduler: Any) -> Scheduler:
     if scheduler is None:
         return FIFOScheduler()
     if isinstance(scheduler, str):
-        if scheduler.lower() not in SCHEDULERS:
+        name = scheduler.lower()
+        if name in _NEED_BUDGET:
             raise InvalidArgumentError(
-                f"`scheduler` must be one of {sorted(SCHEDULERS)}, got {scheduler!r}"
+                f"`scheduler={scheduler!r}` needs the full budget: pass "
+                f"hs.{_NEED_BUDGET[name]}(max_budget=...) instead of the name"
             )
-        out: Scheduler = SCHEDULERS[scheduler.lower()]()
+        if name not in SCHEDULERS:
+            raise InvalidArgumentError(
+                f"`scheduler` must be one of {sorted(SCHEDULERS)} or a Scheduler object, "
+                f"got {scheduler!r}"
+            )
+        out: Scheduler = SCHEDULERS[name]()
         return out
     if isinstance(scheduler, Scheduler):
         return scheduler

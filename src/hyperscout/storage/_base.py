@@ -92,11 +92,15 @@ class Storage(Protocol):
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         expected_states: Collection[TrialState] | None = None,
+        expected_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         """Apply all given changes atomically and return the new snapshot.
 
-        Raises TrialStateError if the trial is finished, or its state is not in
-        ``expected_states``; ParamConflictError if a parameter exists with another distribution.
+        Raises TrialStateError if the trial is finished, its state is not in
+        ``expected_states``, or a system attribute differs from ``expected_attrs`` (absent
+        reads as None: a compare-and-set that also catches a trial paused, resumed and paused
+        again between a read and this write); ParamConflictError if a parameter exists with
+        another distribution.
         Moving to a finished state sets ``datetime_complete``; to RUNNING sets ``datetime_start``
         if unset. Attribute and intermediate-value mappings are merged into the existing ones.
         """

@@ -54,6 +54,30 @@ def _with(old: FrozenTrial, changes: dict[str, Any]) -> FrozenTrial:
     )
 
 
+def check_expected(
+    old: FrozenTrial,
+    expected_states: Collection[TrialState] | None,
+    expected_attrs: Mapping[str, Any] | None,
+) -> None:
+    """The checks of ``update_trial``: not finished, in ``expected_states``, and holding the
+    ``expected_attrs`` system attribute values (absent reads as None)."""
+    if old.state.is_finished():
+        raise TrialStateError(
+            f"trial {old.number} is already {old.state.value}; a finished trial cannot change"
+        )
+    if expected_states is not None and old.state not in expected_states:
+        raise TrialStateError(
+            f"trial {old.number} is {old.state.value}, expected one of "
+            f"{sorted(s.value for s in expected_states)}"
+        )
+    for key, value in (expected_attrs or {}).items():
+        if old.system_attrs.get(key) != value:
+            raise TrialStateError(
+                f"trial {old.number} has system attribute {key!r} = "
+                f"{old.system_attrs.get(key)!r}, expected {value!r} (another worker changed it)"
+            )
+
+
 def check_values(values: Sequence[float] | None, n_objectives: int) -> tuple[float, ...] | None:
     """Validate stored objective values against the study's number of objectives."""
     if values is None:
@@ -237,19 +261,11 @@ class InMemoryStorage:
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         expected_states: Collection[TrialState] | None = None,
+        expected_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         with self._lock:
             old = self.get_trial(trial_id)
-            if old.state.is_finished():
-                raise TrialStateError(
-                    f"trial {old.number} is already {old.state.value}; "
-                    "a finished trial cannot change"
-                )
-            if expected_states is not None and old.state not in expected_states:
-                raise TrialStateError(
-                    f"trial {old.number} is {old.state.value}, expected one of "
-                    f"{sorted(s.value for s in expected_states)}"
-                )
+            check_expected(old, expected_states, expected_attrs)
             study_id = self._trial_study[trial_id]
             changes: dict[str, Any] = {}
             if state is not None and state != old.state:

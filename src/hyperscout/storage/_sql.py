@@ -29,10 +29,9 @@ from hyperscout.errors import (
     StorageError,
     StudyNotFoundError,
     TrialNotFoundError,
-    TrialStateError,
 )
 from hyperscout.storage._base import ParamWrite
-from hyperscout.storage._memory import check_values, merge_params
+from hyperscout.storage._memory import check_expected, check_values, merge_params
 from hyperscout.storage._sql_codec import (
     TrialWrite,
     decode_directions,
@@ -297,9 +296,17 @@ class SQLStorage:
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         expected_states: Collection[TrialState] | None = None,
+        expected_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         w = encode_write(
-            state, values, params, intermediate_values, user_attrs, system_attrs, expected_states
+            state,
+            values,
+            params,
+            intermediate_values,
+            user_attrs,
+            system_attrs,
+            expected_states,
+            expected_attrs,
         )
         return self._db.write(lambda conn: self._apply(conn, trial_id, w))
 
@@ -309,15 +316,7 @@ class SQLStorage:
         if not found:
             raise TrialNotFoundError(f"no trial with id {trial_id}")
         study_id, old = found[0]
-        if old.state.is_finished():
-            raise TrialStateError(
-                f"trial {old.number} is already {old.state.value}; a finished trial cannot change"
-            )
-        if w.expected is not None and old.state not in w.expected:
-            raise TrialStateError(
-                f"trial {old.number} is {old.state.value}, expected one of "
-                f"{sorted(s.value for s in w.expected)}"
-            )
+        check_expected(old, w.expected, w.expected_attrs)
         changes: dict[str, Any] = {}
         row: dict[str, Any] = {"b_trial_id": trial_id}
         if w.state is not None and w.state != old.state:

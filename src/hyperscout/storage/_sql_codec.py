@@ -142,6 +142,7 @@ class TrialWrite:
     user_attrs: dict[str, Any] = field(default_factory=dict)
     system_attrs: dict[str, Any] = field(default_factory=dict)
     expected: Collection[TrialState] | None = None
+    expected_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 def encode_write(
@@ -152,6 +153,7 @@ def encode_write(
     user_attrs: Mapping[str, Any] | None = None,
     system_attrs: Mapping[str, Any] | None = None,
     expected_states: Collection[TrialState] | None = None,
+    expected_attrs: Mapping[str, Any] | None = None,
 ) -> TrialWrite:
     """Check and encode the arguments of ``create_trial`` / ``update_trial``."""
     if state is not None and not isinstance(state, TrialState):
@@ -172,4 +174,5 @@ def encode_write(
         user_attrs=user_back,
         system_attrs=system_back,
         expected=expected_states,
+        expected_attrs=dict(expected_attrs or {}),
     )
