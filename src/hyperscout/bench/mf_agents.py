@@ -362,6 +362,66 @@ class OptunaHyperbandAgent:
         self.study.tell(self._trials.pop(job_id), value)  # type: ignore[call-overload]
 
 
+# -- hyperscout --------------------------------------------------------------------------------
+class HyperscoutAgent:
+    """A hyperscout study (in memory) with a scheduler, through ask / report / tell.
+
+    A job is one run of a trial: a new trial, or a paused one the scheduler resumes (same
+    ``job_id`` = trial number, ``start_step`` = its last reported step). When the scheduler has
+    nothing to run (a synchronous rung is filling) ``ask`` returns None and the worker idles.
+    """
+
+    def __init__(
+        self, benchmark: Benchmark, scheduler: Any, sampler: str = "random", seed: int = 0
+    ) -> None:
+        import hyperscout as hs
+
+        self._space = dict(benchmark.space)
+        self.study = hs.create_study(sampler=sampler, scheduler=scheduler, seed=seed)
+        self._trials: dict[int, Any] = {}
+
+    def ask(self) -> Job | None:
+        from hyperscout.trial import Trial
+
+        got = self.study._next_trial(self._space, None)
+        if not isinstance(got, Trial):
+            return None  # WAIT, or the schedule is finished
+        self._trials[got.number] = got
+        budget = got.budget if got.budget is not None else 0
+        return Job(got.number, got.params, budget=budget, start_step=got.start_step)
+
+    def report(self, job_id: Hashable, step: int, value: float) -> bool:
+        trial = self._trials[job_id]  # type: ignore[index]
+        trial.report(step, value)
+        if trial.should_stop():
+            self.study.tell(self._trials.pop(job_id), value)  # type: ignore[arg-type]
+            return False
+        return True
+
+    def finish(self, job_id: Hashable, value: float) -> None:
+        self.study.tell(self._trials.pop(job_id), value)  # type: ignore[arg-type]
+
+
+def _hyperscout(kind: str, sampler: str = "random") -> AgentFactory:
+    def factory(bench: Benchmark, seed: int, n_workers: int) -> Agent:
+        import hyperscout as hs
+
+        lo, hi = int(bench.min_budget), int(bench.max_budget)
+        schedulers: dict[str, Callable[[], Any]] = {
+            "fifo": lambda: hs.FIFOScheduler(max_budget=hi),
+            "median": lambda: hs.MedianStoppingScheduler(max_budget=hi),
+            "asha": lambda: hs.ASHAScheduler(max_budget=hi, min_budget=lo),
+            "asha-stopping": lambda: hs.ASHAScheduler(
+                max_budget=hi, min_budget=lo, mode="stopping"
+            ),
+            "hyperband": lambda: hs.HyperbandScheduler(max_budget=hi, min_budget=lo),
+            "async-hyperband": lambda: hs.AsyncHyperbandScheduler(max_budget=hi, min_budget=lo),
+        }
+        return HyperscoutAgent(bench, schedulers[kind](), sampler=sampler, seed=seed)
+
+    return factory
+
+
 # -- registry ----------------------------------------------------------------------------------
 AgentFactory = Callable[[Benchmark, int, int], Agent]
 """``factory(benchmark, seed, n_workers) -> Agent``."""
@@ -378,7 +438,11 @@ AGENTS: dict[str, AgentFactory] = {
     "synetune:bohb": _synetune("bohb"),
     "dehb": lambda bench, seed, n_workers: DEHBAgent(bench, seed),
     "optuna:tpe-hyperband": lambda bench, seed, n_workers: OptunaHyperbandAgent(bench, seed),
-    # "hyperscout:<scheduler>": added by hyperscout's schedulers with register_agent(...)
+    "hyperscout:asha": _hyperscout("asha"),
+    "hyperscout:asha-stopping": _hyperscout("asha-stopping"),
+    "hyperscout:hyperband": _hyperscout("hyperband"),
+    "hyperscout:async-hyperband": _hyperscout("async-hyperband"),
+    "hyperscout:median": _hyperscout("median"),
 }
 """Agent name -> factory. Names are ``"<library>:<method>"``; ``"random"`` and ``"dehb"`` alone."""
 

@@ -49,8 +49,9 @@ def budget_of(trial: FrozenTrial) -> int | None:
 
 def rung_value(trial: FrozenTrial, rung: int) -> float | None:
     """The value the trial reached ``rung`` with: its report at the first step >= ``rung``;
-    for a trial paused or finished at a budget >= ``rung`` that reported no such step (it
-    reports every few steps), its last report. None when it has not reached the rung."""
+    for a trial that ran out its budget >= ``rung`` (PAUSED there, or COMPLETE) but reported
+    no such step (it reports every few steps), its last report. None when it has not reached
+    the rung (a trial stopped before it never did)."""
     values = trial.intermediate_values
     if not values:
         return None
@@ -58,7 +59,8 @@ def rung_value(trial: FrozenTrial, rung: int) -> float | None:
     if after:
         return values[min(after)]
     budget = budget_of(trial)
-    if trial.state != TrialState.RUNNING and budget is not None and budget >= rung:
+    ran_out = trial.state in (TrialState.PAUSED, TrialState.COMPLETE)  # not stopped early
+    if ran_out and budget is not None and budget >= rung:
         return values[max(values)]
     return None
 

@@ -1,0 +1,283 @@
+"""Multi-fidelity benchmark: hyperscout's schedulers against Syne Tune, DEHB, Optuna and random
+search on LCBench learning curves, with N simulated workers (hyperscout.bench.simulator).
+
+Every agent runs on the same simulator: the same curves, the same virtual clock, the same
+workers. Per run (task, agent, workers, seed) it records the anytime curve (best validation
+error reported at any epoch against simulated time), the simulated time to reach a target, and
+the agent's own CPU time per trial. Runs are appended to ``benchmarks/results/multifidelity.jsonl``
+(resumable; ``--rerun`` replaces).
+
+Budget: ``--time-factor`` K gives ``max_time = K * T`` simulated seconds, ``T`` = the median time
+of a full 52-epoch training over 200 random configurations of the task: with 4 workers random
+search trains about ``4 K`` configurations to the end.
+
+Targets: within ``x`` of the best known accuracy (``LCBench.best_known``: the best of 10,000
+random configurations at 52 epochs), i.e. ``error <= 1 - (1 - best_error) * (1 - x)``, for x = 1%
+and 5%. Time to target is ``inf`` when the run never gets there.
+
+    # needs .venv-mf (bash benchmarks/setup_multifidelity.sh)
+    .venv-mf/bin/python benchmarks/multifidelity.py --tasks 3945 7593 --workers 4 16 --seeds 10
+    .venv-mf/bin/python benchmarks/multifidelity.py --report --out /tmp/mf.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import fnmatch
+import json
+import math
+import sys
+import time
+import warnings
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "multifidelity.jsonl"
+TARGETS = (0.01, 0.05)
+DEFAULT_TASKS = ["3945", "7593", "34539", "126025", "146212", "189909"]
+N_GRID = 64  # points of the stored anytime curve (log-spaced in simulated time)
+
+
+def _benchmark(task: str) -> Any:
+    if task.startswith("synthetic"):
+        from hyperscout.bench.simulator import SyntheticBenchmark
+
+        bench = SyntheticBenchmark(d=2, max_budget=27)
+        bench.best_known = 0.0  # type: ignore[attr-defined]
+        return bench
+    from hyperscout.bench.lcbench import LCBench
+
+    return LCBench(task)
+
+
+def full_time(bench: Any, n: int = 200, seed: int = 0) -> float:
+    """Median simulated seconds of a full training over ``n`` random configurations."""
+    from hyperscout.bench.mf_agents import sample_config
+
+    rng = np.random.default_rng(seed)
+    return float(np.median([bench.curve(sample_config(bench.space, rng))[1][-1] for _ in range(n)]))
+
+
+def target_error(best: float, x: float) -> float:
+    """The error within ``x`` (relative) of the best known accuracy ``1 - best``."""
+    return 1.0 - (1.0 - best) * (1.0 - x)
+
+
+def _work(task: str, agent_name: str, workers: int, seed: int, factor: float) -> dict[str, Any]:
+    warnings.simplefilter("ignore")
+    import logging
+
+    logging.getLogger("hyperscout").setLevel(logging.ERROR)
+    from hyperscout.bench.mf_agents import make_agent
+    from hyperscout.bench.simulator import simulate
+
+    bench = _benchmark(task)
+    max_time = factor * full_time(bench)
+    agent = make_agent(agent_name, bench, seed=seed, n_workers=workers)
+    t0 = time.perf_counter()
+    res = simulate(bench, agent, n_workers=workers, max_time=max_time)
+    wall = time.perf_counter() - t0
+    best = float(bench.best_known)
+    times, values = res.anytime("any")
+    to_target = {}
+    for x in TARGETS:
+        hit = np.nonzero(values <= target_error(best, x))[0]
+        to_target[str(x)] = float(times[hit[0]]) if hit.size else math.inf
+    grid = np.geomspace(max_time / 1000, max_time, N_GRID)
+    return {
+        "task": task,
+        "agent": agent_name,
+        "workers": workers,
+        "seed": seed,
+        "max_time": max_time,
+        "best_known": best,
+        "best": res.best_value,
+        "best_final": res.best_final_value,
+        "time_to_target": to_target,
+        "grid": grid.tolist(),
+        "anytime": [None if not math.isfinite(v) else v for v in res.best_at(grid).tolist()],
+        "n_trials": res.n_trials,
+        "n_steps": res.n_steps,
+        "agent_ms_per_trial": 1e3 * res.agent_time_per_trial,
+        "sim_us_per_step": 1e6 * res.overhead_per_step,
+        "wall_seconds": wall,
+    }
+
+
+def _append(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+        fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    """Runs in the file; the last line of a (task, agent, workers, seed) key wins."""
+    if not path.exists():
+        return []
+    runs: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            runs[(r["task"], r["agent"], r["workers"], r["seed"])] = r
+    return list(runs.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    from hyperscout.bench.mf_agents import available_agents
+
+    names = available_agents()
+    agents = [n for pat in args.agents for n in names if fnmatch.fnmatchcase(n, pat)]
+    agents = list(dict.fromkeys(agents))
+    if not agents:
+        sys.exit(f"multifidelity.py: no agent matches {args.agents}; known: {names}")
+    path = Path(args.results)
+    done = (
+        set()
+        if args.rerun
+        else {(r["task"], r["agent"], r["workers"], r["seed"]) for r in load(path)}
+    )
+    todo = [
+        (t, a, w, s)
+        for s in range(args.seeds)
+        for w in args.workers
+        for t in args.tasks
+        for a in agents
+        if (t, a, w, s) not in done
+    ]
+    print(f"{len(todo)} runs to do ({len(done)} in {path})", flush=True)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        pending: dict[Future[dict[str, Any]], tuple[Any, ...]] = {
+            pool.submit(_work, t, a, w, s, args.time_factor): (t, a, w, s) for t, a, w, s in todo
+        }
+        n = 0
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                key = pending.pop(fut)
+                n += 1
+                try:
+                    rec = fut.result()
+                except Exception as exc:  # report and go on
+                    print(f"[{n}/{len(todo)}] {key} error: {exc!r}", flush=True)
+                    continue
+                _append(path, rec)
+                print(
+                    f"[{n}/{len(todo)}] {key} best={rec['best']:.4f} "
+                    f"t5%={rec['time_to_target']['0.05']:.0f} "
+                    f"agent={rec['agent_ms_per_trial']:.2f}ms/trial "
+                    f"elapsed={time.perf_counter() - t0:.0f}s",
+                    flush=True,
+                )
+    return 0
+
+
+def _fmt_time(v: float) -> str:
+    return "never" if not math.isfinite(v) else f"{v:,.0f}"
+
+
+def report(args: argparse.Namespace) -> str:
+    """Markdown: per worker count, the median over seeds per task, ranked across tasks."""
+    runs = [r for r in load(Path(args.results)) if r["task"] in args.tasks or args.tasks == ["*"]]
+    out: list[str] = []
+    by_w: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in runs:
+        by_w[r["workers"]].append(r)
+    for w in sorted(by_w):
+        rs = by_w[w]
+        agents = sorted({r["agent"] for r in rs})
+        tasks = sorted({r["task"] for r in rs})
+        n_seeds = min(
+            len([r for r in rs if r["task"] == t and r["agent"] == a])
+            for t in tasks
+            for a in agents
+        )
+        out.append(f"\n### {w} workers ({len(tasks)} tasks, at least {n_seeds} seeds per cell)\n")
+        cols = [
+            "agent",
+            "mean rank t(1%)",
+            "mean rank t(5%)",
+            "median t(5%) / best",
+            "reached 5%",
+            "mean rank final regret",
+            "agent ms/trial",
+        ]
+        out.append("| " + " | ".join(cols) + " |")
+        out.append("|" + "---|" * len(cols))
+        cell: dict[tuple[str, str], dict[str, float]] = {}
+        for t in tasks:
+            for a in agents:
+                sel = [r for r in rs if r["task"] == t and r["agent"] == a]
+                if not sel:
+                    continue
+                cell[(t, a)] = {
+                    "t1": float(np.median([r["time_to_target"]["0.01"] for r in sel])),
+                    "t5": float(np.median([r["time_to_target"]["0.05"] for r in sel])),
+                    "reg": float(np.median([r["best"] - r["best_known"] for r in sel])),
+                    "hit5": float(
+                        np.mean([math.isfinite(r["time_to_target"]["0.05"]) for r in sel])
+                    ),
+                    "ms": float(np.median([r["agent_ms_per_trial"] for r in sel])),
+                }
+        from scipy.stats import rankdata
+
+        ranks: dict[str, dict[str, list[float]]] = {a: defaultdict(list) for a in agents}
+        ratio: dict[str, list[float]] = defaultdict(list)
+        for t in tasks:
+            present = [a for a in agents if (t, a) in cell]
+            for key in ("t1", "t5", "reg"):
+                vals = [cell[(t, a)][key] for a in present]
+                for a, rk in zip(present, rankdata(vals), strict=True):
+                    ranks[a][key].append(float(rk))
+            best5 = min(cell[(t, a)]["t5"] for a in present)
+            for a in present:
+                v = cell[(t, a)]["t5"]
+                ratio[a].append(v / best5 if math.isfinite(v) and best5 > 0 else math.inf)
+        order = sorted(agents, key=lambda a: np.mean(ranks[a]["t5"]))
+        for a in order:
+            hit = np.mean([cell[(t, a)]["hit5"] for t in tasks if (t, a) in cell])
+            ms = np.median([cell[(t, a)]["ms"] for t in tasks if (t, a) in cell])
+            out.append(
+                f"| {a} | {np.mean(ranks[a]['t1']):.2f} | {np.mean(ranks[a]['t5']):.2f} | "
+                f"{np.median(ratio[a]):.2f} | {100 * hit:.0f}% | {np.mean(ranks[a]['reg']):.2f} | "
+                f"{ms:.2f} |"
+            )
+    text = "\n".join(out)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--tasks", nargs="+", default=DEFAULT_TASKS, help="LCBench task ids, or 'synthetic'"
+    )
+    ap.add_argument("--agents", nargs="+", default=["*"], help="agent names or patterns")
+    ap.add_argument("--workers", type=int, nargs="+", default=[4, 16])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--time-factor", type=float, default=25.0)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--results", default=str(RESULTS))
+    ap.add_argument("--rerun", action="store_true")
+    ap.add_argument("--report", action="store_true")
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    if args.report:
+        report(args)
+        return 0
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
