@@ -391,15 +391,16 @@ class HyperscoutAgent:
         return Job(got.number, got.params, budget=budget, start_step=got.start_step)
 
     def report(self, job_id: Hashable, step: int, value: float) -> bool:
-        trial = self._trials[job_id]  # type: ignore[index]
+        number = int(job_id)  # type: ignore[call-overload]
+        trial = self._trials[number]
         trial.report(step, value)
         if trial.should_stop():
-            self.study.tell(self._trials.pop(job_id), value)  # type: ignore[arg-type]
+            self.study.tell(self._trials.pop(number), value)
             return False
         return True
 
     def finish(self, job_id: Hashable, value: float) -> None:
-        self.study.tell(self._trials.pop(job_id), value)  # type: ignore[arg-type]
+        self.study.tell(self._trials.pop(int(job_id)), value)  # type: ignore[call-overload]
 
 
 def _hyperscout(kind: str, sampler: str = "random") -> AgentFactory:
