@@ -43,7 +43,6 @@ def test_ask_when_the_scheduler_must_wait_or_is_finished() -> None:
     assert len(study.trials) == 1  # neither created a trial
 
 
-@pytest.mark.xfail(strict=True, reason="ScheduleFinished, raised by Study.ask, is not exported")
 def test_schedule_finished_is_exported() -> None:
     assert hs.ScheduleFinished is ScheduleFinished
 
@@ -175,11 +174,6 @@ def test_checkpoints_live_beside_a_sqlite_file_until_the_trial_finishes(tmp_path
     assert sorted(p.name for p in root.iterdir()) == ["trial-1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="study.py tell(): the stored PAUSE decision of the finished run turns PRUNED into "
-    "PAUSED, then expected_states=(RUNNING,) rejects the PAUSED trial",
-)
 def test_a_paused_trial_can_be_pruned_for_good_by_number() -> None:
     study = hs.create_study(scheduler=hs.ASHAScheduler(max_budget=9), seed=0)
     trial = study.ask()

@@ -37,6 +37,7 @@ from hyperscout.schedulers import Scheduler, make_scheduler
 from hyperscout.schedulers._base import (
     BUDGET_KEY,
     DECISION_KEY,
+    FINAL_KEY,
     START_STEP_KEY,
     WAIT,
     Decision,
@@ -314,6 +315,8 @@ class Study:
         attrs: dict[str, Any] = dict(job.attrs)
         if job.budget is not None:
             attrs[BUDGET_KEY] = int(job.budget)
+        if not job.final:
+            attrs[FINAL_KEY] = False
         if job.params is not None:
             attrs[FIXED_PARAMS_KEY] = dict(job.params)
         frozen = self._storage.claim_waiting_trial(self._study_id)
@@ -355,6 +358,7 @@ class Study:
             BUDGET_KEY: None if job.budget is None else int(job.budget),
             START_STEP_KEY: seen.last_step or 0,
             DECISION_KEY: None,
+            FINAL_KEY: None if job.final else False,
         }
         try:
             frozen = self._storage.update_trial(
@@ -429,11 +433,7 @@ class Study:
         if state == TrialState.COMPLETE and parsed is None:
             raise InvalidArgumentError("`values` are required to tell a COMPLETE trial")
         if state in (TrialState.COMPLETE, TrialState.PRUNED):
-            decided = self._decision_of(trial, trial_id)
-            if decided == Decision.PAUSE:
-                state = TrialState.PAUSED
-            elif decided == Decision.STOP:
-                state = TrialState.PRUNED
+            state = self._run_end(trial, trial_id, state)
         frozen = self._storage.update_trial(
             trial_id,
             state=state,
@@ -447,12 +447,26 @@ class Study:
             _logger.warning("trial %d failed: %s", frozen.number, attrs["fail_reason"])
         return frozen
 
-    def _decision_of(self, trial: Trial | int, trial_id: int) -> Decision:
-        """The scheduler's last decision on the current run of a trial."""
+    def _run_end(self, trial: Trial | int, trial_id: int, state: TrialState) -> TrialState:
+        """What COMPLETE or PRUNED told for the current run of a trial records: PAUSED when the
+        scheduler paused it (or the run's budget is a rung, not the full budget, and the trial
+        was not pruned), PRUNED when it stopped it. A trial that is not RUNNING (a PAUSED one
+        ended for good by number) records what was told."""
+        frozen = trial._frozen if isinstance(trial, Trial) else self._storage.get_trial(trial_id)
         if isinstance(trial, Trial):
-            return trial._decision
-        stored = self._storage.get_trial(trial_id).system_attrs.get(DECISION_KEY)
-        return Decision(stored) if stored else Decision.CONTINUE
+            decision = trial._decision
+        else:
+            stored = frozen.system_attrs.get(DECISION_KEY)
+            decision = Decision(stored) if stored else Decision.CONTINUE
+        final = frozen.system_attrs.get(FINAL_KEY) is not False
+        if decision == Decision.CONTINUE and (final or state == TrialState.PRUNED):
+            return state
+        current = self._storage.get_trial(trial_id) if isinstance(trial, Trial) else frozen
+        if current.state != TrialState.RUNNING:
+            return state
+        if decision == Decision.STOP:
+            return TrialState.PRUNED
+        return TrialState.PAUSED
 
     def _resolve_trial_id(self, trial: Trial | int) -> int:
         if isinstance(trial, Trial):

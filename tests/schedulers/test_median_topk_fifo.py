@@ -176,10 +176,6 @@ def test_topk_waits_for_every_candidate_before_choosing() -> None:
     assert sched.next_job(view_of(study), False) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_topk.py: k = math.ceil(k * n) with 0.28 * 25 == 7.000000000000001 gives 8",
-)
 def test_topk_fraction_of_candidates_is_exact() -> None:
     study = hs.create_study(
         scheduler=hs.TopKScheduler(max_budget=2, k=0.28), sampler="random", seed=0

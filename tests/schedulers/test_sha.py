@@ -83,7 +83,7 @@ def test_without_new_trials_a_short_bracket_finishes_with_what_it_has() -> None:
         trial = study.ask()
         run(study, trial, curve_of(trial))
     # bracket 0 has 3 of 9 trials and cannot grow: its best, trial 1 (0.4), goes on
-    assert sched.next_job(view_of(study), False) == hs.Job(budget=3, resume=1)
+    assert sched.next_job(view_of(study), False) == hs.Job(budget=3, resume=1, final=False)
     assert sched.next_job(view_of(study), True).resume is None  # room: fill the bracket first
 
 

@@ -22,7 +22,9 @@ read from intermediate values, so a resumed study, or several workers, make the 
 
 from __future__ import annotations
 
+import bisect
 import math
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +32,7 @@ from hyperscout._records import FrozenTrial, TrialState
 from hyperscout.errors import InvalidArgumentError
 from hyperscout.samplers._base import StudyView, check_int
 from hyperscout.schedulers._base import WAIT, Decision, Job, Wait, check_budgets, signed
-from hyperscout.schedulers._rungs import BRACKET_KEY, budget_of, ranked, rung_budgets, rung_value
+from hyperscout.schedulers._rungs import BRACKET_KEY, RungIndex, budget_of, rung_budgets
 
 __all__ = ["ASHAScheduler", "AsyncHyperbandScheduler"]
 
@@ -93,6 +95,20 @@ class ASHAScheduler:
             math.ceil((s_max + 1) / (s_max - b + 1) * self._eta ** (s_max - b)) for b in range(n)
         ]
         self._weights = np.array(weights, dtype=float) / sum(weights)
+        self._index = RungIndex(self._group_rungs)
+
+    def _group_rungs(self, trial: FrozenTrial) -> tuple[int, list[int]] | None:
+        bracket = trial.system_attrs.get(BRACKET_KEY)
+        if bracket is None:
+            return None
+        return int(bracket), self._rungs[int(bracket) : -1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_index"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._index = RungIndex(self._group_rungs)
 
     def __repr__(self) -> str:
         return (
@@ -108,16 +124,18 @@ class ASHAScheduler:
     # -- jobs -------------------------------------------------------------------------------
     def next_job(self, view: StudyView, new_allowed: bool) -> Job | Wait | None:
         """A promotion if one is due (promotion mode), else a new trial, else WAIT or None."""
-        mine = [t for t in view.trials if BRACKET_KEY in t.system_attrs]
-        if self._mode == "promotion":
-            job = self._promotion(view, mine)
-            if job is not None:
-                return job
+        with self._index.update(view):
+            job = self._promotion() if self._mode == "promotion" else None
+            owned = self._index.n_owned
+        if job is not None:
+            return job
         if new_allowed:
-            bracket = self._draw_bracket(view.seed, len(mine))
+            bracket = self._draw_bracket(view.seed, owned)
             budget = self._max if self._mode == "stopping" else self._rungs[bracket]
-            return Job(budget=budget, attrs={BRACKET_KEY: bracket})
-        if self._mode == "promotion" and any(t.state == TrialState.RUNNING for t in mine):
+            return Job(budget=budget, attrs={BRACKET_KEY: bracket}, final=budget >= self._max)
+        if self._mode == "promotion" and any(
+            t.state == TrialState.RUNNING and BRACKET_KEY in t.system_attrs for t in view.trials
+        ):
             return WAIT  # a running trial may yet earn a promotion for someone
         return None
 
@@ -127,15 +145,20 @@ class ASHAScheduler:
         rng = np.random.default_rng([seed, _BRACKET_TAG, index])
         return int(rng.choice(self._brackets, p=self._weights))
 
-    def _promotion(self, view: StudyView, mine: list[FrozenTrial]) -> Job | None:
+    def _promotion(self) -> Job | None:
+        """The best PAUSED trial in the top ``1/eta`` of its rung, highest rung first (index
+        lock held)."""
         for bracket in range(self._brackets):
-            members = [t for t in mine if t.system_attrs[BRACKET_KEY] == bracket]
             rungs = self._rungs[bracket:]
             for k in range(len(rungs) - 2, -1, -1):
-                best = ranked(view, members, rungs[k])
-                for t in best[: int(len(best) / self._eta)]:
-                    if t.state == TrialState.PAUSED and budget_of(t) == rungs[k]:
-                        return Job(budget=rungs[k + 1], resume=t.number)
+                cell = (bracket, rungs[k])
+                waiting = self._index.paused.get(cell)
+                if not waiting:
+                    continue
+                reached = self._index.reached[cell]
+                if bisect.bisect_left(reached, waiting[0]) < int(len(reached) / self._eta):
+                    budget = rungs[k + 1]
+                    return Job(budget=budget, resume=waiting[0][1], final=budget >= self._max)
         return None
 
     # -- reports ----------------------------------------------------------------------------
@@ -159,16 +182,13 @@ class ASHAScheduler:
     def _in_top(
         self, view: StudyView, trial: FrozenTrial, bracket: int, rung: int, value: float
     ) -> bool:
-        mine = signed(view, value)
-        others: list[float] = []
-        for t in view.trials:
-            if t.number == trial.number or t.system_attrs.get(BRACKET_KEY) != bracket:
-                continue
-            v = rung_value(t, rung)
-            if v is not None and not math.isnan(v):
-                others.append(signed(view, v))
-        n = len(others) + 1
-        better = sum(v < mine for v in others)
+        mine = (signed(view, value), trial.number)
+        with self._index.update(view):
+            reached = self._index.reached.get((bracket, rung), [])
+            i = bisect.bisect_left(reached, mine)
+            own = i < len(reached) and reached[i] == mine
+            n = len(reached) + (0 if own else 1)
+            better = bisect.bisect_left(reached, (mine[0], -1))
         return better < max(1, math.ceil(n / self._eta))
 
 

@@ -36,6 +36,7 @@ from hyperscout.samplers._base import StudyView, check_int
 __all__ = [
     "BUDGET_KEY",
     "DECISION_KEY",
+    "FINAL_KEY",
     "START_STEP_KEY",
     "WAIT",
     "Decision",
@@ -50,6 +51,7 @@ __all__ = [
 BUDGET_KEY: Final = "budget"  # the last step the current run may reach (absent: no limit)
 START_STEP_KEY: Final = "start_step"  # steps done before the current run (0 for a new trial)
 DECISION_KEY: Final = "decision"  # the last non-CONTINUE decision ("PAUSE" or "STOP")
+FINAL_KEY: Final = "final"  # False: the run ends PAUSED at its budget, not COMPLETE
 
 
 class Decision(enum.Enum):
@@ -94,6 +96,9 @@ class Job:
         params: for a new trial, parameter values fixed instead of sampled (PBT's explore step).
         checkpoint_from: for a new trial, the number of a trial whose checkpoint is copied to it
             before it starts (PBT's exploit step).
+        final: False when the budget is a rung below the full budget: the run then ends PAUSED
+            (to be resumed or not) even when the objective returns without a report at the
+            budget; True: the run ends COMPLETE.
     """
 
     budget: int | None = None
@@ -101,6 +106,7 @@ class Job:
     attrs: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] | None = None
     checkpoint_from: int | None = None
+    final: bool = True
 
 
 @runtime_checkable

@@ -6,8 +6,10 @@ a restarted study, or another worker, computes the same rungs.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 
 from hyperscout._records import FrozenTrial, TrialState
 from hyperscout.samplers._base import StudyView
@@ -78,3 +80,80 @@ def ranked(view: StudyView, trials: Iterable[FrozenTrial], rung: int) -> list[Fr
         scored.append((key, t.number, t))
     scored.sort(key=lambda item: (item[0], item[1]))
     return [t for _, _, t in scored]
+
+
+_Key = tuple[float, int]  # (signed value, trial number): the order of :func:`ranked`
+
+
+class RungIndex:
+    """The rungs of every trial of a group (a bracket), kept sorted and updated incrementally.
+
+    A cache, not state: it is rebuilt from the view. At each call, only trials whose snapshot
+    object changed since the last call are re-indexed (the study hands out the same FrozenTrial
+    object while a trial is unchanged), so asking for a promotion costs O(changed trials +
+    log n) instead of re-ranking every rung (measured: 37 ms per trial at 4,300 trials before).
+
+    ``group_rungs(trial)`` returns the trial's group and the rungs it is compared at, or None
+    for trials the scheduler does not own.
+    """
+
+    def __init__(self, group_rungs: Callable[[FrozenTrial], tuple[int, list[int]] | None]):
+        self._group_rungs = group_rungs
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._seen: dict[int, FrozenTrial] = {}
+        self._owned: set[int] = set()
+        self._entries: dict[int, list[tuple[tuple[int, int], _Key, bool]]] = {}
+        self.reached: dict[tuple[int, int], list[_Key]] = {}
+        self.paused: dict[tuple[int, int], list[_Key]] = {}
+
+    @property
+    def n_owned(self) -> int:
+        """Trials of the groups seen so far."""
+        return len(self._owned)
+
+    def update(self, view: StudyView) -> threading.Lock:
+        """Bring the index up to ``view``; returns the lock to hold while reading it."""
+        with self._lock:
+            if len(view.trials) < len(self._seen):
+                self._reset()  # another study
+            seen = self._seen
+            for t in view.trials:
+                if seen.get(t.number) is not t:
+                    self._remove(t.number)
+                    self._add(view, t)
+                    seen[t.number] = t
+        return self._lock
+
+    def _remove(self, number: int) -> None:
+        self._owned.discard(number)
+        for cell, key, paused in self._entries.pop(number, ()):
+            lst = self.reached[cell]
+            del lst[bisect.bisect_left(lst, key)]
+            if paused:
+                lst = self.paused[cell]
+                del lst[bisect.bisect_left(lst, key)]
+
+    def _add(self, view: StudyView, t: FrozenTrial) -> None:
+        owned = self._group_rungs(t)
+        if owned is None:
+            return
+        group, rungs = owned
+        self._owned.add(t.number)
+        budget = budget_of(t)
+        entries = []
+        for r in rungs:
+            v = rung_value(t, r)
+            if v is None:
+                continue
+            s = signed(view, v)
+            key = (math.inf if math.isnan(s) or t.state == TrialState.FAILED else s, t.number)
+            cell = (group, r)
+            bisect.insort(self.reached.setdefault(cell, []), key)
+            paused = t.state == TrialState.PAUSED and budget == r
+            if paused:
+                bisect.insort(self.paused.setdefault(cell, []), key)
+            entries.append((cell, key, paused))
+        self._entries[t.number] = entries

@@ -45,6 +45,14 @@ class _SyncBrackets:
         self._min, self._max, self._eta = check_budgets(min_budget, max_budget, eta)
         self._rungs = rung_budgets(self._min, self._max, self._eta)
         self._types: list[tuple[int, int]] = []
+        self._done: dict[int, int] = {}  # cache: finished bracket -> its size then
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_done"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._done = {}
 
     @property
     def rungs(self) -> list[int]:
@@ -68,20 +76,26 @@ class _SyncBrackets:
         for c in sorted(groups):
             first, size = self._types[c % len(self._types)]
             members = groups[c]
+            if self._done.get(c) == len(members):
+                continue  # finished brackets stay finished while no trial joins them
             rungs = self._rungs[first:]
             if len(members) < size:
                 if new_allowed:
-                    return Job(budget=rungs[0], attrs={BRACKET_KEY: c})
+                    return self._new(c)
                 size = len(members)  # no new trials: the bracket goes on with what it has
             state = self._advance(view, members, rungs, size)
             if isinstance(state, Job):
                 return state
+            if state == _DONE:
+                self._done[c] = len(members)
             blocked = blocked or state == _BLOCKED
         if new_allowed:
-            c = max(groups) + 1 if groups else 0
-            first, _ = self._types[c % len(self._types)]
-            return Job(budget=self._rungs[first], attrs={BRACKET_KEY: c})
+            return self._new(max(groups) + 1 if groups else 0)
         return WAIT if blocked else None
+
+    def _new(self, bracket: int) -> Job:
+        budget = self._rungs[self._types[bracket % len(self._types)][0]]
+        return Job(budget=budget, attrs={BRACKET_KEY: bracket}, final=budget >= self._max)
 
     def _advance(
         self, view: StudyView, members: list[FrozenTrial], rungs: list[int], size: int
@@ -94,7 +108,8 @@ class _SyncBrackets:
             n = max(1, int(n / self._eta))  # at least one trial reaches max_budget
             for t in ranked(view, at_k, rungs[k])[:n]:
                 if t.state == TrialState.PAUSED and budget_of(t) == rungs[k]:
-                    return Job(budget=rungs[k + 1], resume=t.number)
+                    budget = rungs[k + 1]
+                    return Job(budget=budget, resume=t.number, final=budget >= self._max)
         if any(t.state == TrialState.RUNNING for t in members):
             return _BLOCKED
         return _DONE

@@ -64,14 +64,16 @@ class TopKScheduler:
     def next_job(self, view: StudyView, new_allowed: bool) -> Job | Wait | None:
         """New candidates while allowed; then, once all have run ``min_budget``, the top k."""
         if new_allowed:
-            return Job(budget=self._min, attrs={_KEY: True})
+            return Job(budget=self._min, attrs={_KEY: True}, final=self._min >= self._max)
         mine = [t for t in view.trials if _KEY in t.system_attrs]
         if any(t.state == TrialState.RUNNING and budget_of(t) == self._min for t in mine):
             return WAIT  # every candidate must be measured before the top k are known
-        k = int(self._k) if self._k >= 1 else math.ceil(self._k * len(mine))
+        # round first: 0.28 * 25 is 7.000000000000001 in floating point, and 7 are meant
+        k = int(self._k) if self._k >= 1 else math.ceil(round(self._k * len(mine), 9))
         for t in ranked(view, mine, self._min)[:k]:
             if t.state == TrialState.PAUSED and budget_of(t) == self._min:
                 return Job(budget=self._max, resume=t.number)
+
         return WAIT if any(t.state == TrialState.RUNNING for t in mine) else None
 
     def on_report(self, view: StudyView, trial: FrozenTrial, step: int, value: float) -> Decision:
