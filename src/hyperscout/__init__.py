@@ -87,6 +87,7 @@ __all__ = [
     "Job",
     "MedianStoppingScheduler",
     "MissingDependencyError",
+    "MultiFidelitySampler",
     "ParamConflictError",
     "QMCSampler",
     "RandomSampler",

@@ -372,7 +372,7 @@ class HyperscoutAgent:
     """
 
     def __init__(
-        self, benchmark: Benchmark, scheduler: Any, sampler: str = "random", seed: int = 0
+        self, benchmark: Benchmark, scheduler: Any, sampler: Any = "random", seed: int = 0
     ) -> None:
         import hyperscout as hs
 
@@ -403,7 +403,7 @@ class HyperscoutAgent:
         self.study.tell(self._trials.pop(int(job_id)), value)  # type: ignore[call-overload]
 
 
-def _hyperscout(kind: str, sampler: str = "random") -> AgentFactory:
+def _hyperscout(kind: str, sampler: Any = "random") -> AgentFactory:
     def factory(bench: Benchmark, seed: int, n_workers: int) -> Agent:
         import hyperscout as hs
 
@@ -418,7 +418,8 @@ def _hyperscout(kind: str, sampler: str = "random") -> AgentFactory:
             "hyperband": lambda: hs.HyperbandScheduler(max_budget=hi, min_budget=lo),
             "async-hyperband": lambda: hs.AsyncHyperbandScheduler(max_budget=hi, min_budget=lo),
         }
-        return HyperscoutAgent(bench, schedulers[kind](), sampler=sampler, seed=seed)
+        chosen = hs.MultiFidelitySampler(sampler[3:]) if sampler.startswith("mf:") else sampler
+        return HyperscoutAgent(bench, schedulers[kind](), sampler=chosen, seed=seed)
 
     return factory
 
@@ -444,6 +445,8 @@ AGENTS: dict[str, AgentFactory] = {
     "hyperscout:hyperband": _hyperscout("hyperband"),
     "hyperscout:async-hyperband": _hyperscout("async-hyperband"),
     "hyperscout:median": _hyperscout("median"),
+    "hyperscout:bohb": _hyperscout("hyperband", "mf:tpe"),
+    "hyperscout:asha-tpe": _hyperscout("asha", "mf:tpe"),
 }
 """Agent name -> factory. Names are ``"<library>:<method>"``; ``"random"`` and ``"dehb"`` alone."""
 

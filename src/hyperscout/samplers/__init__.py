@@ -41,6 +41,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "gp": ("hyperscout.samplers.gp", "GPSampler"),
     "de": ("hyperscout.samplers._de", "DESampler"),
     "auto": ("hyperscout.samplers._auto", "AutoSampler"),
+    "multifidelity": ("hyperscout.samplers._multifidelity", "MultiFidelitySampler"),
 }
 
 
