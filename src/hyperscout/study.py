@@ -303,7 +303,9 @@ class Study:
                     "a Job, WAIT or None"
                 )
             if job.resume is None:
-                if budget is not None and not budget.claim():
+                # a branch of an existing trial (PBT's exploit) is not a new configuration
+                counted = job.checkpoint_from is None
+                if counted and budget is not None and not budget.claim():
                     continue  # another worker took the last new trial: only resumptions now
                 return self._start_new(job, declared)
             trial = self._resume(job, view)

@@ -95,7 +95,8 @@ class Job:
             rung, a parent): the scheduler's memory, kept in the storage.
         params: for a new trial, parameter values fixed instead of sampled (PBT's explore step).
         checkpoint_from: for a new trial, the number of a trial whose checkpoint is copied to it
-            before it starts (PBT's exploit step).
+            before it starts (PBT's exploit step). Such a branch of an existing trial does not
+            count against ``n_trials`` (a new configuration does).
         final: False when the budget is a rung below the full budget: the run then ends PAUSED
             (to be resumed or not) even when the objective returns without a report at the
             budget; True: the run ends COMPLETE.
