@@ -33,7 +33,7 @@ from hyperscout.errors import (
     TrialStateError,
 )
 from hyperscout.samplers import Sampler, StudyView, make_sampler
-from hyperscout.schedulers import Scheduler, make_scheduler
+from hyperscout.schedulers import FIFOScheduler, Scheduler, make_scheduler
 from hyperscout.schedulers._base import (
     BUDGET_KEY,
     DECISION_KEY,
@@ -613,7 +613,19 @@ def _open(name: str, storage: Storage, sampler: Any, scheduler: Any, seed: int |
             storage.set_study_attr(study_id, _SEED_KEY, str(seed), system=True)
     folder = system.get(_CHECKPOINT_KEY)
     root = Path(folder) if folder else default_root(getattr(storage, "url", None))
-    return Study(name, storage, make_sampler(sampler), make_scheduler(scheduler), seed, root)
+    scheduler_ = make_scheduler(scheduler)
+    return Study(name, storage, _sampler_for(sampler, scheduler_), scheduler_, seed, root)
+
+
+def _sampler_for(sampler: Any, scheduler: Scheduler) -> Sampler:
+    """The sampler argument as a Sampler. The default (None) is TPE; under a scheduler that
+    pauses or stops trials it is TPE fitted on the largest well-observed budget
+    (:class:`~hyperscout.MultiFidelitySampler`), since few trials finish there."""
+    if sampler is None and not isinstance(scheduler, FIFOScheduler):
+        from hyperscout.samplers._multifidelity import MultiFidelitySampler
+
+        return MultiFidelitySampler("tpe")
+    return make_sampler(sampler)
 
 
 def create_study(
@@ -636,7 +648,8 @@ def create_study(
         direction: "minimize" (default) or "maximize".
         directions: one direction per objective, for multi-objective studies.
         sampler: a registry name (see `hyperscout.samplers.SAMPLERS`: "tpe", "random", "grid",
-            "qmc", "gp", "cmaes", ...) or a Sampler; TPE by default.
+            "qmc", "gp", "cmaes", ...) or a Sampler; TPE by default (under a scheduler other than
+            FIFO, TPE fitted on the largest well-observed budget: ``MultiFidelitySampler``).
         scheduler: a registry name or a Scheduler; FIFO (no early stopping) by default.
         seed: makes the study's suggestions reproducible (bit-identical for sequential runs).
         load_if_exists: reuse a study of the same name instead of failing.
@@ -655,8 +668,8 @@ def create_study(
             f"`checkpoint_dir` must be a path (str or pathlib.Path), got {checkpoint_dir!r}"
         )
     store = get_storage(storage)
-    sampler_ = make_sampler(sampler)
     scheduler_ = make_scheduler(scheduler)
+    sampler_ = _sampler_for(sampler, scheduler_)
     try:
         study_id = store.create_study(study_name, dirs)
     except HyperscoutError as exc:

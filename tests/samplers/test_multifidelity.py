@@ -106,3 +106,12 @@ def test_bad_arguments() -> None:
         hs.MultiFidelitySampler("tpe", min_points=0)
     with pytest.raises(hs.InvalidArgumentError, match="sampler"):
         hs.MultiFidelitySampler("nope")
+
+
+def test_the_default_sampler_under_a_pausing_scheduler_models_budgets() -> None:
+    asha = hs.create_study(scheduler=hs.ASHAScheduler(max_budget=9))
+    assert isinstance(asha.sampler, hs.MultiFidelitySampler)
+    assert type(asha.sampler.base).__name__ == "TPESampler"
+    assert type(hs.create_study().sampler).__name__ == "TPESampler"  # FIFO: plain TPE
+    chosen = hs.create_study(sampler="random", scheduler=hs.ASHAScheduler(max_budget=9))
+    assert type(chosen.sampler).__name__ == "RandomSampler"  # an explicit choice is kept
