@@ -36,6 +36,7 @@ SCHEDULERS_UNDER_TEST: dict[str, Callable[[], Any]] = {
     "sha": lambda: hs.SuccessiveHalvingScheduler(max_budget=MAX, bracket_size=9),
     "hyperband": lambda: hs.HyperbandScheduler(max_budget=MAX),
     "topk": lambda: hs.TopKScheduler(max_budget=MAX, k=2),
+    "idhb": lambda: hs.IterativeDeepeningHyperbandScheduler(max_budget=MAX),
 }
 
 

@@ -14,6 +14,7 @@ from hyperscout.errors import InvalidArgumentError, InvalidTypeError
 from hyperscout.schedulers._asha import ASHAScheduler, AsyncHyperbandScheduler
 from hyperscout.schedulers._base import WAIT, Decision, Job, Scheduler
 from hyperscout.schedulers._fifo import FIFOScheduler
+from hyperscout.schedulers._idhb import IterativeDeepeningHyperbandScheduler
 from hyperscout.schedulers._median import MedianStoppingScheduler
 from hyperscout.schedulers._sha import HyperbandScheduler, SuccessiveHalvingScheduler
 from hyperscout.schedulers._topk import TopKScheduler
@@ -26,6 +27,7 @@ __all__ = [
     "Decision",
     "FIFOScheduler",
     "HyperbandScheduler",
+    "IterativeDeepeningHyperbandScheduler",
     "Job",
     "MedianStoppingScheduler",
     "Scheduler",
@@ -46,6 +48,7 @@ _NEED_BUDGET = {
     "async_hyperband": "AsyncHyperbandScheduler",
     "sha": "SuccessiveHalvingScheduler",
     "topk": "TopKScheduler",
+    "idhb": "IterativeDeepeningHyperbandScheduler",
 }
 
 
