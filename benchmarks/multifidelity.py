@@ -185,6 +185,37 @@ def _fmt_time(v: float) -> str:
     return "never" if not math.isfinite(v) else f"{v:,.0f}"
 
 
+def _head_to_head(
+    cell: dict[tuple[str, str], dict[str, float]], tasks: list[str], mine: str, peers: list[str]
+) -> str:
+    """Per task: ``mine`` (hyperscout's best agent by mean rank) against the fastest peer on
+    that task, on the median time to each target."""
+    lines = []
+    for key, label in (("t1", "1%"), ("t5", "5%")):
+        wins = ties = losses = 0
+        ratios = []
+        for t in tasks:
+            theirs = [cell[(t, p)][key] for p in peers if (t, p) in cell]
+            if (t, mine) not in cell or not theirs:
+                continue
+            a, b = cell[(t, mine)][key], min(theirs)
+            if a == b:
+                ties += 1
+            elif a < b:
+                wins += 1
+            else:
+                losses += 1
+            if math.isfinite(a) and math.isfinite(b) and b > 0:
+                ratios.append(a / b)
+        gm = math.exp(float(np.mean(np.log(ratios)))) if ratios else math.nan
+        lines.append(
+            f"{mine} vs the fastest peer per task, time to {label}: {wins} faster, {ties} tied, "
+            f"{losses} slower; geometric mean time ratio {gm:.2f} over {len(ratios)} tasks both "
+            "reached"
+        )
+    return "\n".join(f"* {line}" for line in lines)
+
+
 def report(args: argparse.Namespace) -> str:
     """Markdown: per worker count, the median over seeds per task, ranked across tasks."""
     runs = [r for r in load(Path(args.results)) if r["task"] in args.tasks or args.tasks == ["*"]]
@@ -243,6 +274,8 @@ def report(args: argparse.Namespace) -> str:
                 v = cell[(t, a)]["t5"]
                 ratio[a].append(v / best5 if math.isfinite(v) and best5 > 0 else math.inf)
         order = sorted(agents, key=lambda a: np.mean(ranks[a]["t5"]))
+        mine = [a for a in order if a.startswith("hyperscout:")]
+        peers = [a for a in agents if not a.startswith("hyperscout:") and a != "random"]
         for a in order:
             hit = np.mean([cell[(t, a)]["hit5"] for t in tasks if (t, a) in cell])
             ms = np.median([cell[(t, a)]["ms"] for t in tasks if (t, a) in cell])
@@ -251,6 +284,9 @@ def report(args: argparse.Namespace) -> str:
                 f"{np.median(ratio[a]):.2f} | {100 * hit:.0f}% | {np.mean(ranks[a]['reg']):.2f} | "
                 f"{ms:.2f} |"
             )
+        if mine and peers:
+            out.append("")
+            out.append(_head_to_head(cell, tasks, mine[0], peers))
     text = "\n".join(out)
     print(text)
     if args.out:
