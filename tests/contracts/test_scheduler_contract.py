@@ -37,6 +37,7 @@ SCHEDULERS_UNDER_TEST: dict[str, Callable[[], Any]] = {
     "hyperband": lambda: hs.HyperbandScheduler(max_budget=MAX),
     "topk": lambda: hs.TopKScheduler(max_budget=MAX, k=2),
     "idhb": lambda: hs.IterativeDeepeningHyperbandScheduler(max_budget=MAX),
+    "dehb": lambda: hs.DEHBScheduler(max_budget=MAX),
 }
 
 

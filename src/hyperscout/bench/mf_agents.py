@@ -417,6 +417,8 @@ def _hyperscout(kind: str, sampler: Any = "random") -> AgentFactory:
             ),
             "hyperband": lambda: hs.HyperbandScheduler(max_budget=hi, min_budget=lo),
             "async-hyperband": lambda: hs.AsyncHyperbandScheduler(max_budget=hi, min_budget=lo),
+            "dehb": lambda: hs.DEHBScheduler(max_budget=hi, min_budget=lo),
+            "idhb": lambda: hs.IterativeDeepeningHyperbandScheduler(max_budget=hi, min_budget=lo),
         }
         chosen = hs.MultiFidelitySampler(sampler[3:]) if sampler.startswith("mf:") else sampler
         return HyperscoutAgent(bench, schedulers[kind](), sampler=chosen, seed=seed)
@@ -447,6 +449,7 @@ AGENTS: dict[str, AgentFactory] = {
     "hyperscout:median": _hyperscout("median"),
     "hyperscout:bohb": _hyperscout("hyperband", "mf:tpe"),
     "hyperscout:asha-tpe": _hyperscout("asha", "mf:tpe"),
+    "hyperscout:dehb": _hyperscout("dehb"),
 }
 """Agent name -> factory. Names are ``"<library>:<method>"``; ``"random"`` and ``"dehb"`` alone."""
 

@@ -13,6 +13,7 @@ from typing import Any
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError
 from hyperscout.schedulers._asha import ASHAScheduler, AsyncHyperbandScheduler
 from hyperscout.schedulers._base import WAIT, Decision, Job, Scheduler
+from hyperscout.schedulers._dehb import DEHBScheduler
 from hyperscout.schedulers._fifo import FIFOScheduler
 from hyperscout.schedulers._idhb import IterativeDeepeningHyperbandScheduler
 from hyperscout.schedulers._median import MedianStoppingScheduler
@@ -24,6 +25,7 @@ __all__ = [
     "WAIT",
     "ASHAScheduler",
     "AsyncHyperbandScheduler",
+    "DEHBScheduler",
     "Decision",
     "FIFOScheduler",
     "HyperbandScheduler",
@@ -49,6 +51,7 @@ _NEED_BUDGET = {
     "sha": "SuccessiveHalvingScheduler",
     "topk": "TopKScheduler",
     "idhb": "IterativeDeepeningHyperbandScheduler",
+    "dehb": "DEHBScheduler",
 }
 
 
