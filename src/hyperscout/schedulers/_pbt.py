@@ -17,9 +17,9 @@ How it maps onto the study (trials, pauses, checkpoints):
 * A trial runs one segment (``interval`` steps) and is PAUSED there. Continuing it resumes
   the trial; replacing it starts a new trial in the same slot with the donor's parameters
   (perturbed), a copy of the donor's checkpoint and ``trial.start_step`` at the donor's last
-  step. The replaced trial stays PAUSED (the scheduler cannot end it) and is no longer
-  current: it is never resumed again. A copy is not a new configuration and does not count
-  against ``n_trials``.
+  step. The replaced trial stays PAUSED, checkpoint included (the scheduler cannot end it),
+  and is no longer current: it is never resumed again. A copy is not a new configuration
+  and does not count against ``n_trials``.
 * A slot ends when its current trial reaches ``max_budget`` (COMPLETE), so
   ``study.best_trial`` is the best member at the full budget.
 
