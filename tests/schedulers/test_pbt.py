@@ -131,17 +131,17 @@ def test_a_bottom_member_is_replaced_by_a_copy_of_a_top_member(direction: str, s
 
 def test_members_are_compared_at_the_same_step() -> None:
     study = pbt_study()
-    base = {0: 0.5, 1: 0.2, 2: 0.9, 3: 0.4}
+    base = {0: 0.5, 1: 0.2, 2: 0.6, 3: 0.4}
     trials = [study.ask() for _ in range(4)]
     for trial in trials[:3]:
         run(study, trial, base)
-    # slot 2 (worst) is the bottom of the three at step 2, slot 3 has not reported yet
+    # at step 2, slot 2 (1.1) is the bottom of the three; slot 3 has not reported yet
     clone = study.ask()
     assert (clone.number, clone.freeze().system_attrs[SLOT_KEY]) == (4, 2)
-    run(study, clone, base)  # trains to step 4: 0.9 + 1/4 beats slot 3 at step 2
+    run(study, clone, base)  # to step 4: 0.6 + 1/4 = 0.85, better than slots 0 and 3 at 2
     run(study, trials[3], base)
-    # at step 2, slot 2 still counts with trial 2's value (1.4): slot 3 (0.9) is not the
-    # bottom, and the copy's better value at step 4 does not push it there
+    # at step 2 slot 2 still counts with trial 2's 1.1 (not the copy's 0.85 at step 4, not
+    # the donor's 0.7 at step 2): it is the bottom, and slot 0 (1.0) trains on
     nxt = study.ask()
     assert (nxt.number, nxt.start_step, nxt.budget) == (0, 2, 4)
 
