@@ -304,3 +304,26 @@ def test_scheduler_names_and_objects() -> None:
         hs.create_study(scheduler="bohb")
     with pytest.raises(hs.InvalidTypeError, match="`scheduler` must be a name or a Scheduler"):
         hs.create_study(scheduler=3)  # type: ignore[arg-type]
+
+
+def test_job_replaces_retires_a_paused_trial_once(tmp_path: Path) -> None:
+    """A branch that replaces a PAUSED trial ends it PRUNED (checkpoint deleted); a second
+    job replacing the same trial is dropped and the scheduler asked again."""
+    sched = Scripted(
+        hs.Job(),
+        hs.Job(checkpoint_from=0, replaces=0),
+        hs.Job(checkpoint_from=0, replaces=0),  # stale: trial 0 is no longer PAUSED
+        hs.Job(),
+    )
+    study = hs.create_study(scheduler=sched, checkpoint_dir=tmp_path, seed=0)
+    loser = study.ask()
+    loser.save_checkpoint({"w": 1})
+    study.tell(loser, state=hs.TrialState.PAUSED)
+    branch = study.ask()
+    assert branch.load_checkpoint() == {"w": 1}  # staged before the loser's folder went
+    retired = study.trials[0]
+    assert retired.state == hs.TrialState.PRUNED and retired.system_attrs["replaced"] is True
+    assert not study._checkpoints.trial_dir(0, create=False).exists()
+    third = study.ask()  # the stale replacement was dropped: the next job is a plain trial
+    assert third.number == 2 and third.load_checkpoint() is None
+    assert len(study.trials) == 3

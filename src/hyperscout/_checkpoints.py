@@ -78,15 +78,31 @@ class CheckpointStore:
         with open(path, "rb") as fh:
             return pickle.load(fh)
 
-    def copy(self, source: int, target: int) -> None:
-        """Replace trial ``target``'s checkpoint directory by a copy of trial ``source``'s
-        (nothing when the source has none)."""
+    def stage(self, source: int) -> Path | None:
+        """A private copy of trial ``source``'s checkpoint directory, to hand to a new trial
+        with :meth:`adopt`; None when the source has none or it vanished while being copied
+        (the source trial finished meanwhile)."""
         src = self.trial_dir(source, create=False)
         if not src.exists():
-            return
+            return None
+        staged = Path(tempfile.mkdtemp(prefix=".stage-", dir=self._base()))
+        try:
+            shutil.copytree(src, staged / "copy", ignore=shutil.ignore_patterns(".tmp-*"))
+        except (OSError, shutil.Error):
+            shutil.rmtree(staged, ignore_errors=True)
+            return None
+        return staged
+
+    def adopt(self, staged: Path, target: int) -> None:
+        """Make a :meth:`stage` d copy trial ``target``'s checkpoint directory."""
         dst = self.trial_dir(target, create=False)
         shutil.rmtree(dst, ignore_errors=True)
-        shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".tmp-*"))
+        os.replace(staged / "copy", dst)
+        shutil.rmtree(staged, ignore_errors=True)
+
+    def discard(self, staged: Path) -> None:
+        """Drop a staged copy that no trial adopted."""
+        shutil.rmtree(staged, ignore_errors=True)
 
     def remove(self, number: int) -> None:
         """Delete trial ``number``'s checkpoints (when it finished)."""

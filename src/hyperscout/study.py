@@ -30,6 +30,7 @@ from hyperscout.errors import (
     InvalidArgumentError,
     InvalidTypeError,
     ScheduleFinished,
+    TrialNotFoundError,
     TrialStateError,
 )
 from hyperscout.samplers import Sampler, StudyView, make_sampler
@@ -307,13 +308,21 @@ class Study:
                 counted = job.checkpoint_from is None
                 if counted and budget is not None and not budget.claim():
                     continue  # another worker took the last new trial: only resumptions now
-                return self._start_new(job, declared)
+                started = self._start_new(job, declared, view)
+                if started is not None:
+                    return started
+                continue  # the donor or the replaced trial changed under us: ask again
             trial = self._resume(job, view)
             if trial is not None:
                 return trial
         return WAIT  # every job offered was claimed by other workers first
 
-    def _start_new(self, job: Job, declared: dict[str, Distribution] | None) -> Trial:
+    def _start_new(
+        self, job: Job, declared: dict[str, Distribution] | None, view: StudyView | None
+    ) -> Trial | None:
+        """Create (or take an enqueued) trial for ``job``. For a branch of another trial
+        (``checkpoint_from``, ``replaces``): stage the donor's checkpoint, then end the replaced
+        trial with a compare-and-set; None when either changed under us."""
         attrs: dict[str, Any] = dict(job.attrs)
         if job.budget is not None:
             attrs[BUDGET_KEY] = int(job.budget)
@@ -321,11 +330,22 @@ class Study:
             attrs[FINAL_KEY] = False
         if job.params is not None:
             attrs[FIXED_PARAMS_KEY] = dict(job.params)
-        frozen = self._storage.claim_waiting_trial(self._study_id)
+        staged = None
+        if job.checkpoint_from is not None:
+            staged = self._checkpoints.stage(job.checkpoint_from)
+            if staged is None and self._had_checkpoint(job.checkpoint_from):
+                return None  # the donor finished (its checkpoint deleted) under us
+        if job.replaces is not None and not self._retire(job.replaces, view):
+            if staged is not None:
+                self._checkpoints.discard(staged)
+            return None
+        branch = job.checkpoint_from is not None
+        # a branch is not the enqueued configuration a user asked for: never take one
+        frozen = None if branch else self._storage.claim_waiting_trial(self._study_id)
         if frozen is None:
             # Optional sampler hook: raises SearchSpaceExhausted before a trial is created.
             check_exhausted = getattr(self._sampler, "check_exhausted", None)
-            if check_exhausted is not None:
+            if check_exhausted is not None and not branch:
                 check_exhausted(self._refresh_view())
             frozen = self._storage.create_trial(
                 self._study_id, state=TrialState.RUNNING, system_attrs=attrs or None
@@ -337,8 +357,8 @@ class Study:
                 attrs[FIXED_PARAMS_KEY] = fixed
             frozen = self._storage.update_trial(frozen.trial_id, system_attrs=attrs)
         try:
-            if job.checkpoint_from is not None:
-                self._checkpoints.copy(job.checkpoint_from, frozen.number)
+            if staged is not None:
+                self._checkpoints.adopt(staged, frozen.number)
             return self._start(frozen, declared)
         except BaseException as exc:  # never leave a trial RUNNING that no one will finish
             self._storage.update_trial(
@@ -347,6 +367,35 @@ class Study:
                 system_attrs={"fail_reason": f"{type(exc).__name__}: {exc}"},
             )
             raise
+
+    def _had_checkpoint(self, number: int) -> bool:
+        """Whether trial ``number`` is finished (so its checkpoint is gone, not just absent)."""
+        try:
+            trial_id = self._storage.get_trial_id(self._study_id, number)
+        except TrialNotFoundError:
+            return False  # not created yet: nothing to copy
+        return self._storage.get_trial(trial_id).state.is_finished()
+
+    def _retire(self, number: int, view: StudyView | None) -> bool:
+        """End the PAUSED trial ``number`` as PRUNED if it is still as ``view`` showed it."""
+        if view is None or not 0 <= number < len(view.trials):
+            raise HyperscoutError(f"{self._scheduler!r} replaced trial {number}, which is unknown")
+        seen = view.trials[number]
+        try:
+            self._storage.update_trial(
+                seen.trial_id,
+                state=TrialState.PRUNED,
+                system_attrs={"replaced": True},
+                expected_states=(TrialState.PAUSED,),
+                expected_attrs={
+                    BUDGET_KEY: seen.system_attrs.get(BUDGET_KEY),
+                    START_STEP_KEY: seen.system_attrs.get(START_STEP_KEY),
+                },
+            )
+        except TrialStateError:
+            return False
+        self._checkpoints.remove(number)
+        return True
 
     def _resume(self, job: Job, view: StudyView | None) -> Trial | None:
         """Claim the PAUSED trial ``job.resume`` as the scheduler saw it in ``view`` (None when

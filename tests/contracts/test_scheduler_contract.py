@@ -38,12 +38,20 @@ SCHEDULERS_UNDER_TEST: dict[str, Callable[[], Any]] = {
     "topk": lambda: hs.TopKScheduler(max_budget=MAX, k=2),
     "idhb": lambda: hs.IterativeDeepeningHyperbandScheduler(max_budget=MAX),
     "dehb": lambda: hs.DEHBScheduler(max_budget=MAX),
+    "pbt": lambda: hs.PBTScheduler(max_budget=MAX, population_size=6, interval=3),
 }
+# PBT starts population_size new trials; its other trials are copies (not counted in n_trials)
+FIXED_POPULATION = {"pbt"}
 
 
 @pytest.fixture(params=sorted(SCHEDULERS_UNDER_TEST))
-def make(request: pytest.FixtureRequest) -> Callable[[], Any]:
-    return SCHEDULERS_UNDER_TEST[str(request.param)]
+def name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make(name: str) -> Callable[[], Any]:
+    return SCHEDULERS_UNDER_TEST[name]
 
 
 class Recorder:
@@ -97,12 +105,16 @@ def check_runs(study: hs.Study, rec: Recorder) -> None:
     assert not any(t.state == hs.TrialState.RUNNING for t in study.trials)
 
 
-def test_budgets_promotions_and_checkpoints(make: Callable[[], Any]) -> None:
+def test_budgets_promotions_and_checkpoints(make: Callable[[], Any], name: str) -> None:
     rec = Recorder()
     study = hs.create_study(scheduler=make(), sampler="random", seed=1)
     study.optimize(rec, n_trials=30)
     check_runs(study, rec)
-    assert len(study.trials) == 30
+    branches = [t for t in study.trials if t.system_attrs.get("pbt_parent") is not None]
+    if name in FIXED_POPULATION:
+        assert len(study.trials) - len(branches) == 6
+    else:
+        assert len(study.trials) == 30
     assert study.best_value == min(
         t.value for t in study.trials if t.state == hs.TrialState.COMPLETE
     )

@@ -17,6 +17,7 @@ from hyperscout.schedulers._dehb import DEHBScheduler
 from hyperscout.schedulers._fifo import FIFOScheduler
 from hyperscout.schedulers._idhb import IterativeDeepeningHyperbandScheduler
 from hyperscout.schedulers._median import MedianStoppingScheduler
+from hyperscout.schedulers._pbt import PBTScheduler
 from hyperscout.schedulers._sha import HyperbandScheduler, SuccessiveHalvingScheduler
 from hyperscout.schedulers._topk import TopKScheduler
 
@@ -32,6 +33,7 @@ __all__ = [
     "IterativeDeepeningHyperbandScheduler",
     "Job",
     "MedianStoppingScheduler",
+    "PBTScheduler",
     "Scheduler",
     "SuccessiveHalvingScheduler",
     "TopKScheduler",
@@ -52,6 +54,7 @@ _NEED_BUDGET = {
     "topk": "TopKScheduler",
     "idhb": "IterativeDeepeningHyperbandScheduler",
     "dehb": "DEHBScheduler",
+    "pbt": "PBTScheduler",
 }
 
 

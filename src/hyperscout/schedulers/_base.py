@@ -97,6 +97,10 @@ class Job:
         checkpoint_from: for a new trial, the number of a trial whose checkpoint is copied to it
             before it starts (PBT's exploit step). Such a branch of an existing trial does not
             count against ``n_trials`` (a new configuration does).
+        replaces: for a new trial, the number of a PAUSED trial it replaces (PBT's loser):
+            that trial is ended PRUNED with a compare-and-set against the snapshot the scheduler
+            saw, its checkpoints deleted; when another worker resumed or replaced it first, the
+            job is dropped and the scheduler asked again.
         final: False when the budget is a rung below the full budget: the run then ends PAUSED
             (to be resumed or not) even when the objective returns without a report at the
             budget; True: the run ends COMPLETE.
@@ -107,6 +111,7 @@ class Job:
     attrs: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] | None = None
     checkpoint_from: int | None = None
+    replaces: int | None = None
     final: bool = True
 
 
