@@ -380,12 +380,22 @@ class Study:
         """End the PAUSED trial ``number`` as PRUNED if it is still as ``view`` showed it."""
         if view is None or not 0 <= number < len(view.trials):
             raise HyperscoutError(f"{self._scheduler!r} replaced trial {number}, which is unknown")
-        seen = view.trials[number]
+        if self._claim_paused(view.trials[number], TrialState.PRUNED, {"replaced": True}) is None:
+            return False
+        self._checkpoints.remove(number)
+        return True
+
+    def _claim_paused(
+        self, seen: FrozenTrial, state: TrialState, attrs: dict[str, Any]
+    ) -> FrozenTrial | None:
+        """Move a trial the scheduler saw PAUSED (``seen``) to ``state``, if it is still as
+        seen: a compare-and-set on its state and the budget and start of its last run, so a
+        trial resumed and paused again meanwhile is not claimed twice. None when it changed."""
         try:
-            self._storage.update_trial(
+            return self._storage.update_trial(
                 seen.trial_id,
-                state=TrialState.PRUNED,
-                system_attrs={"replaced": True},
+                state=state,
+                system_attrs=attrs,
                 expected_states=(TrialState.PAUSED,),
                 expected_attrs={
                     BUDGET_KEY: seen.system_attrs.get(BUDGET_KEY),
@@ -393,9 +403,7 @@ class Study:
                 },
             )
         except TrialStateError:
-            return False
-        self._checkpoints.remove(number)
-        return True
+            return None
 
     def _resume(self, job: Job, view: StudyView | None) -> Trial | None:
         """Claim the PAUSED trial ``job.resume`` as the scheduler saw it in ``view`` (None when
@@ -411,18 +419,8 @@ class Study:
             DECISION_KEY: None,
             FINAL_KEY: None if job.final else False,
         }
-        try:
-            frozen = self._storage.update_trial(
-                seen.trial_id,
-                state=TrialState.RUNNING,
-                system_attrs=attrs,
-                expected_states=(TrialState.PAUSED,),
-                expected_attrs={
-                    BUDGET_KEY: seen.system_attrs.get(BUDGET_KEY),
-                    START_STEP_KEY: seen.system_attrs.get(START_STEP_KEY),
-                },
-            )
-        except TrialStateError:
+        frozen = self._claim_paused(seen, TrialState.RUNNING, attrs)
+        if frozen is None:
             return None
         view = self._refresh_view(current=frozen.number)
         return Trial(self, frozen, view, self._rng(frozen.number))
