@@ -218,21 +218,40 @@ def _head_to_head(
 
 def report(args: argparse.Namespace) -> str:
     """Markdown: per worker count, the median over seeds per task, ranked across tasks."""
-    runs = [r for r in load(Path(args.results)) if r["task"] in args.tasks or args.tasks == ["*"]]
+    runs = [
+        r
+        for r in load(Path(args.results))
+        if (r["task"] in args.tasks or args.tasks == ["*"])
+        and any(fnmatch.fnmatchcase(r["agent"], p) for p in args.agents)
+    ]
     out: list[str] = []
     by_w: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for r in runs:
         by_w[r["workers"]].append(r)
     for w in sorted(by_w):
         rs = by_w[w]
-        agents = sorted({r["agent"] for r in rs})
         tasks = sorted({r["task"] for r in rs})
-        n_seeds = min(
-            len([r for r in rs if r["task"] == t and r["agent"] == a])
-            for t in tasks
-            for a in agents
+        # only agents that ran every task, on the seeds every one of them ran (paired medians)
+        agents = sorted(
+            a
+            for a in {r["agent"] for r in rs}
+            if all(any(r["agent"] == a and r["task"] == t for r in rs) for t in tasks)
         )
-        out.append(f"\n### {w} workers ({len(tasks)} tasks, at least {n_seeds} seeds per cell)\n")
+        left_out = sorted({r["agent"] for r in rs} - set(agents))
+        common = {
+            t: set.intersection(
+                *({r["seed"] for r in rs if r["task"] == t and r["agent"] == a} for a in agents)
+            )
+            for t in tasks
+        }
+        rs = [r for r in rs if r["agent"] in agents and r["seed"] in common[r["task"]]]
+        n_seeds = min(len(c) for c in common.values())
+        note = f"; not all tasks yet, left out: {', '.join(left_out)}" if left_out else ""
+        most = max(len(c) for c in common.values())
+        out.append(
+            f"\n### {w} workers ({len(tasks)} tasks, {n_seeds}-{most}"
+            f" seeds per task, the same for every agent{note})\n"
+        )
         cols = [
             "agent",
             "mean rank t(1%)",
