@@ -450,6 +450,7 @@ AGENTS: dict[str, AgentFactory] = {
     "hyperscout:bohb": _hyperscout("hyperband", "mf:tpe"),
     "hyperscout:asha-tpe": _hyperscout("asha", "mf:tpe"),
     "hyperscout:dehb": _hyperscout("dehb"),
+    "hyperscout:async-bohb": _hyperscout("async-hyperband", "mf:tpe"),
 }
 """Agent name -> factory. Names are ``"<library>:<method>"``; ``"random"`` and ``"dehb"`` alone."""
 
