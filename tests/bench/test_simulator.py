@@ -194,3 +194,39 @@ def test_running_job_id_cannot_be_asked_twice() -> None:
 def test_bad_limits(kwargs: dict[str, Any]) -> None:
     with pytest.raises(InvalidArgumentError):
         simulate(Table(), Scripted([]), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("resumable", "expected"),
+    [
+        # b pays 0.25 to load the checkpoint at step 1, then 2 s per step
+        (True, [(2.0, 1), (6.25, 2), (8.25, 3)]),
+        # b retrains from scratch: step k at resume time 4 + times[k - 1], no checkpoint to load
+        (False, [(2.0, 1), (8.0, 2), (10.0, 3)]),
+    ],
+)
+def test_a_non_resumable_benchmark_charges_the_retraining(
+    resumable: bool, expected: list[tuple[float, int]]
+) -> None:
+    bench = SyntheticBenchmark(max_budget=3, resumable=resumable)
+    slow, fast = {"x0": 0.5, "x1": 0.0}, {"x0": 0.0, "x1": 0.0}  # 2 s and 1 s per step
+    np.testing.assert_array_equal(bench.curve(slow)[1], [2.0, 4.0, 6.0])
+    jobs = [Job("b", slow, budget=3), Job("f", fast, budget=2), Job("b", slow, 3, start_step=1)]
+    agent = Scripted(jobs, stop_at=frozenset({("b", 1)}))
+    res = simulate(bench, agent, n_workers=1, max_jobs=10, resume_overhead=0.25)
+    # b pauses after step 1 at t=2; f runs 2..4; b resumes at 4 and runs steps 2 and 3
+    events = zip(res.times.tolist(), res.job_ids, res.steps.tolist(), strict=True)
+    assert [(t, k) for t, j, k in events if j == "b"] == expected
+    assert [s[0] for s in res.starts] == [0.0, 2.0, 4.0]
+    assert agent.finished[-1] == ("b", float(bench.curve(slow)[0][2]))
+
+
+def test_new_jobs_cost_the_same_resumable_or_not() -> None:
+    def run(resumable: bool) -> tuple[list[float], list[Hashable], list[float]]:
+        bench = SyntheticBenchmark(d=3, resumable=resumable)
+        res = simulate(bench, RandomAgent(bench.space, bench.max_budget, seed=3), 4, max_time=200.0)
+        return res.times.tolist(), res.job_ids, res.values.tolist()
+
+    assert isinstance(SyntheticBenchmark(resumable=False), Benchmark)
+    assert SyntheticBenchmark().resumable and not hasattr(Table(), "resumable")
+    assert run(True) == run(False)

@@ -10,8 +10,9 @@ hours then takes seconds, and the optimizer's own compute is measured apart.
 Pieces:
 
 * :class:`Benchmark`: ``space``, ``min_budget``, ``max_budget`` and ``curve(config) -> (values,
-  cumulative_times)`` over steps ``1..max_budget``. :class:`~hyperscout.bench.lcbench.LCBench`
-  implements it; :class:`SyntheticBenchmark` is a closed-form one for tests and examples.
+  cumulative_times)`` over steps ``1..max_budget``, and optionally ``resumable`` (below).
+  :class:`~hyperscout.bench.lcbench.LCBench` and :class:`~hyperscout.bench.rbv2.RBV2XGBoost`
+  implement it; :class:`SyntheticBenchmark` is a closed-form one for tests and examples.
 * :class:`Agent`: the optimizer's side. ``ask() -> Job | None``; ``report(job_id, step, value)
   -> bool`` after every step (``False``: the job stops now, paused or stopped, the agent knows
   which); ``finish(job_id, value)`` when a job reaches its ``budget`` and its last report said
@@ -26,6 +27,17 @@ costs ``times[k-1] - times[k-2]`` (step 1 costs ``times[0]``), so the step-k rep
 default 0: checkpoints are free). A free worker asks at once; when ``ask`` returns ``None`` the
 worker idles and is offered work again after the next event. Events are processed in time
 order, ties in the order they were scheduled, so a run is a pure function of the agent's seed.
+
+Non-resumable fidelities: a benchmark whose attribute ``resumable`` is ``False`` (absent means
+``True``, as for epochs) has a fidelity that cannot continue from a checkpoint, such as the
+fraction of training data: ``times[k-1]`` is then what training from scratch up to step k costs.
+Steps of a job still cost ``times[k-1] - times[k-2]`` each, but a job resumed at s0 > 0 first
+retrains the s0 steps it had, paying ``times[s0-1]`` again (and no ``resume_overhead``: there is
+no checkpoint to load). So every job, new or resumed, reports step k at ``t_start +
+times[k-1]``, and a pause-and-resume from step a to b costs ``times[b-1]``, not ``times[b-1] -
+times[a-1]``. The reports at steps below ``budget`` within one job cost nothing extra: the
+model treats them as by-products of the run towards ``budget`` (exact for jobs that report only
+at their budget, optimistic for schedulers that act on every step).
 
 Anytime performance: the primary curve, :meth:`SimulationResult.anytime` with ``fidelity="any"``,
 is the best value reported at *any* step so far against simulated time, the convention of Syne
@@ -121,6 +133,9 @@ class Benchmark(Protocol):
     def curve(self, config: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """``(values, cumulative_times)`` for steps 1..max_budget; values are minimized."""
         ...
+
+    # Optional, left out of the protocol so that benchmarks without it still match:
+    # ``resumable: bool`` (default True), see "Non-resumable fidelities" in the module docstring.
 
 
 @runtime_checkable
@@ -319,7 +334,8 @@ def simulate(
         max_jobs: ask for at most this many jobs (resumes count); running ones still finish.
         max_steps: stop right after this many reported steps.
         resume_overhead: simulated seconds a resumed job (``start_step > 0``) pays to load its
-            checkpoint before its first step.
+            checkpoint before its first step (not charged when ``benchmark.resumable`` is
+            ``False``: such a job retrains from scratch instead, see the module docstring).
 
     Returns:
         The :class:`SimulationResult`.
@@ -336,6 +352,7 @@ def simulate(
     wall0 = perf_counter()
     max_budget = int(benchmark.max_budget)
     curve = benchmark.curve
+    resumable = bool(getattr(benchmark, "resumable", True))
     ask, report, finish = agent.ask, agent.report, agent.finish
     horizon = math.inf if max_time is None else float(max_time)
     job_cap = math.inf if max_jobs is None else max_jobs
@@ -377,9 +394,9 @@ def simulate(
             lookup_time += perf_counter() - t0
             slot = free.pop()
             s0 = job.start_step
-            base = now - (float(times[s0 - 1]) if s0 else 0.0)
-            if s0:
-                base += resume_overhead
+            base = now  # a new job, or a non-resumable one retraining from scratch
+            if s0 and resumable:  # continue from the checkpoint at s0
+                base = now - float(times[s0 - 1]) + resume_overhead
             w_id[slot], w_values[slot], w_times[slot] = job.job_id, values, times
             w_base[slot], w_step[slot], w_budget[slot] = base, s0, job.budget
             running.add(job.job_id)
@@ -447,6 +464,9 @@ class SyntheticBenchmark:
     learners) and a per-step cost ``1 + 2 * x0`` seconds (fast learners are slower per step), so
     curves cross and low-fidelity ranks are informative but imperfect.
 
+    ``resumable=False`` makes it a stand-in for a non-resumable fidelity (see the module
+    docstring): the same curves, but a resumed job retrains the steps it had.
+
     Example:
         >>> values, times = SyntheticBenchmark(max_budget=9).curve({"x0": 0.3, "x1": 0.3})
         >>> float(times[-1]), bool(values[-1] < values[0])
@@ -455,12 +475,13 @@ class SyntheticBenchmark:
 
     min_budget = 1
 
-    def __init__(self, d: int = 2, max_budget: int = 27) -> None:
+    def __init__(self, d: int = 2, max_budget: int = 27, resumable: bool = True) -> None:
         if d < 1 or max_budget < 1:
             raise InvalidArgumentError(
                 f"`d` and `max_budget` must be >= 1, got d={d!r}, max_budget={max_budget!r}"
             )
         self.max_budget = max_budget
+        self.resumable = bool(resumable)
         self.space: dict[str, Distribution] = {f"x{i}": Float(0.0, 1.0) for i in range(d)}
         self._k = np.arange(1, max_budget + 1, dtype=float)
 
