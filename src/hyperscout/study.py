@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import logging
 import math
@@ -102,6 +103,9 @@ class Study:
         self._seed = seed
         self._lock = threading.RLock()
         self._trials: list[FrozenTrial] = []
+        self._completed: tuple[FrozenTrial, ...] | None = None
+        self._completed_list: list[FrozenTrial] = []
+        self._completed_numbers: set[int] = set()
         self._version = 0
         self._stop_flag = threading.Event()
         # Values drawn jointly at ask() but not yet suggested by the objective, by trial number.
@@ -168,13 +172,23 @@ class Study:
             )
             # Numbers are gap-free and every new trial is among the changed ones, so the list
             # never has holes: index == number.
+            done = False
             for t in changed:
                 if t.number == len(self._trials):
                     self._trials.append(t)
                 else:
                     self._trials[t.number] = t
+                # finished trials never change again: keep them in number order as they come
+                new = t.number not in self._completed_numbers
+                if new and t.state == TrialState.COMPLETE and t.values is not None:
+                    self._completed_numbers.add(t.number)
+                    bisect.insort(self._completed_list, t, key=_number)
+                    done = True
+            if done or self._completed is None:
+                self._completed = tuple(self._completed_list)  # shared by the views
             trials = tuple(self._trials) if not self._pending else self._with_pending()
-        return StudyView(trials, self._directions, self._seed, current)
+            completed = self._completed
+        return StudyView(trials, self._directions, self._seed, current, completed=completed)
 
     def _with_pending(self) -> tuple[FrozenTrial, ...]:
         """The trials, running ones completed with their pending joint draws (lock held)."""
@@ -647,6 +661,10 @@ def _seed(seed: Any) -> int | None:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InvalidArgumentError(f"`seed` must be an int >= 0 or None, got seed={seed!r}")
     return int(seed)
+
+
+def _number(trial: FrozenTrial) -> int:
+    return trial.number
 
 
 def _open(name: str, storage: Storage, sampler: Any, scheduler: Any, seed: int | None) -> Study:

@@ -43,6 +43,9 @@ class StudyView:
             for study-wide choices such as a QMC scramble; per-trial randomness comes from the
             ``rng`` argument).
         current: number of the trial being sampled, or None outside a trial.
+
+    ``completed`` may be given when the caller already knows :attr:`completed` (it must be
+    exactly that: the COMPLETE trials with values, in number order).
     """
 
     __slots__ = ("__dict__", "current", "directions", "seed", "trials")
@@ -53,11 +56,15 @@ class StudyView:
         directions: Sequence[StudyDirection],
         seed: int = 0,
         current: int | None = None,
+        *,
+        completed: tuple[FrozenTrial, ...] | None = None,
     ):
         self.trials: tuple[FrozenTrial, ...] = tuple(trials)
         self.directions: tuple[StudyDirection, ...] = tuple(directions)
         self.seed = seed
         self.current = current
+        if completed is not None:  # the study keeps it between views: no rescan per report
+            self.__dict__["completed"] = completed
 
     @property
     def n_objectives(self) -> int:
