@@ -18,6 +18,8 @@ and 5%. Time to target is ``inf`` when the run never gets there.
     # needs .venv-mf (bash benchmarks/setup_multifidelity.sh)
     .venv-mf/bin/python benchmarks/multifidelity.py --tasks 3945 7593 --workers 4 16 --seeds 10
     .venv-mf/bin/python benchmarks/multifidelity.py --report --out /tmp/mf.md
+    # rbv2_xgboost (fidelity: training-set fraction, 20 steps; a promotion retrains from scratch)
+    .venv-mf/bin/python benchmarks/multifidelity.py --tasks rbv2-41142 --workers 4 --seeds 10
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def _benchmark(task: str) -> Any:
         bench = SyntheticBenchmark(d=2, max_budget=27)
         bench.best_known = 0.0  # type: ignore[attr-defined]
         return bench
+    if task.startswith("rbv2-"):  # rbv2_xgboost, fidelity trainsize (not resumable)
+        from hyperscout.bench.rbv2 import RBV2XGBoost
+
+        return RBV2XGBoost(task.removeprefix("rbv2-"))
     from hyperscout.bench.lcbench import LCBench
 
     return LCBench(task)
