@@ -9,6 +9,16 @@ import hyperscout as hs
 from hyperscout.samplers._base import StudyView
 
 
+def bowl(trial: hs.Trial) -> float:
+    """(x - 0.3)^2 + 1/step, reported at every step."""
+    x = trial.suggest_float("x", 0.0, 1.0)
+    loss = 0.0
+    for step in trial.steps():
+        loss = (x - 0.3) ** 2 + 1.0 / step
+        trial.report(step, loss)
+    return loss
+
+
 def asha_study(n: int, seed: int = 0) -> hs.Study:
     """ASHA (rungs 1, 3, 9) on x -> (x - 0.3)^2 + 1/step, run by hand for ``n`` new trials."""
     study = hs.create_study(
@@ -16,16 +26,7 @@ def asha_study(n: int, seed: int = 0) -> hs.Study:
         scheduler=hs.ASHAScheduler(max_budget=9),
         seed=seed,
     )
-
-    def objective(trial: hs.Trial) -> float:
-        x = trial.suggest_float("x", 0.0, 1.0)
-        loss = 0.0
-        for step in trial.steps():
-            loss = (x - 0.3) ** 2 + 1.0 / step
-            trial.report(step, loss)
-        return loss
-
-    study.optimize(objective, n_trials=n)
+    study.optimize(bowl, n_trials=n)
     return study
 
 
@@ -78,16 +79,7 @@ def test_running_trials_stay_pending() -> None:
 def spread_after_startup(sampler: object, seed: int) -> float:
     """Mean |x - 0.3| of trials 30..59 under ASHA on (x - 0.3)^2 + 1/step."""
     study = hs.create_study(sampler=sampler, scheduler=hs.ASHAScheduler(max_budget=9), seed=seed)
-
-    def objective(trial: hs.Trial) -> float:
-        x = trial.suggest_float("x", 0.0, 1.0)
-        loss = 0.0
-        for step in trial.steps():
-            loss = (x - 0.3) ** 2 + 1.0 / step
-            trial.report(step, loss)
-        return loss
-
-    study.optimize(objective, n_trials=60)
+    study.optimize(bowl, n_trials=60)
     xs = np.array([t.params["x"] for t in study.trials])
     return float(np.mean(np.abs(xs[30:] - 0.3)))
 
