@@ -25,7 +25,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 import hyperscout as hs
-from hyperscout.schedulers._pbt import ORIGIN_KEY, PARENT_KEY, PBTScheduler, current_members
+from hyperscout.schedulers._pbt import ORIGIN_KEY, PARENT_KEY, current_members
 
 MAX_EPOCHS = 30
 
@@ -83,7 +83,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    pbt = PBTScheduler(MAX_EPOCHS, population_size=args.population, interval=args.interval)
+    pbt = hs.PBTScheduler(MAX_EPOCHS, population_size=args.population, interval=args.interval)
     study = hs.create_study(
         study_name="pbt_mlp",
         storage=args.storage,
