@@ -15,12 +15,9 @@ from collections.abc import Callable, Mapping
 import pytest
 
 import hyperscout as hs
+from mf_helpers import view_of
 
 Curve = Callable[[int], float]
-
-
-def view_of(study: hs.Study) -> hs.StudyView:
-    return hs.StudyView(study.trials, study.directions, study.seed)
 
 
 def run(

@@ -18,12 +18,9 @@ import pytest
 
 import hyperscout as hs
 from hyperscout.schedulers._idhb import ITERATION_KEY, IterativeDeepeningHyperbandScheduler
+from mf_helpers import view_of
 
 Curve = Callable[[int, int], float]  # (trial number, step) -> value
-
-
-def view_of(study: hs.Study) -> hs.StudyView:
-    return hs.StudyView(study.trials, study.directions, study.seed)
 
 
 class Driver:

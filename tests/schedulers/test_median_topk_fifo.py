@@ -8,18 +8,7 @@ from collections.abc import Callable, Mapping
 import pytest
 
 import hyperscout as hs
-
-
-def view_of(study: hs.Study) -> hs.StudyView:
-    return hs.StudyView(study.trials, study.directions, study.seed)
-
-
-def run(study: hs.Study, trial: hs.Trial, curve: Callable[[int], float]) -> hs.FrozenTrial:
-    value = math.nan
-    for step in trial.steps():
-        value = curve(step)
-        trial.report(step, value)
-    return study.tell(trial, value)
+from mf_helpers import run_curve, view_of
 
 
 def flat(value: float) -> Callable[[int], float]:
@@ -36,21 +25,21 @@ def test_median_stops_a_trial_whose_best_so_far_is_worse_than_the_median() -> No
     study = median_study(n_startup_trials=3)
     # the first three are never judged: fewer than 3 COMPLETE trials before them
     for value in (1.0, 2.0, 3.0):
-        frozen = run(study, study.ask(), flat(value))
+        frozen = run_curve(study, study.ask(), flat(value))
         assert frozen.state == hs.TrialState.COMPLETE
     # median of (1, 2, 3) at every step is 2
-    stopped = run(study, study.ask(), flat(2.5))
+    stopped = run_curve(study, study.ask(), flat(2.5))
     assert (stopped.state, stopped.intermediate_values) == (hs.TrialState.PRUNED, {1: 2.5})
-    tie = run(study, study.ask(), flat(2.0))  # not worse than the median: goes on
+    tie = run_curve(study, study.ask(), flat(2.0))  # not worse than the median: goes on
     assert tie.state == hs.TrialState.COMPLETE
     # the best value so far (1.0 at step 1) is judged, not the last one
-    dip = run(study, study.ask(), lambda step: 1.0 if step == 1 else 5.0)
+    dip = run_curve(study, study.ask(), lambda step: 1.0 if step == 1 else 5.0)
     assert dip.state == hs.TrialState.COMPLETE and len(dip.intermediate_values) == 4
 
 
 def test_median_compares_only_with_complete_trials_at_the_same_step() -> None:
     study = median_study(n_startup_trials=1)
-    run(study, study.ask(), flat(1.0))  # COMPLETE, steps 1..4
+    run_curve(study, study.ask(), flat(1.0))  # COMPLETE, steps 1..4
     running = study.ask()
     running.report(1, 0.0)  # RUNNING: no vote
     judged = study.ask()
@@ -70,9 +59,9 @@ def test_median_compares_only_with_complete_trials_at_the_same_step() -> None:
 def test_percentile(percentile: float, state: str) -> None:
     study = median_study(n_startup_trials=4, percentile=percentile)
     for value in (1.0, 2.0, 3.0, 4.0):
-        run(study, study.ask(), flat(value))
+        run_curve(study, study.ask(), flat(value))
     # 25th percentile of (1, 2, 3, 4) is 1.75, 75th is 3.25
-    assert run(study, study.ask(), flat(2.5)).state == hs.TrialState[state]
+    assert run_curve(study, study.ask(), flat(2.5)).state == hs.TrialState[state]
 
 
 @pytest.mark.parametrize(
@@ -91,9 +80,9 @@ def test_warmup_and_interval(warmup: int, interval: int, stopped_at: int) -> Non
         max_budget=8, n_startup_trials=1, n_warmup_steps=warmup, interval_steps=interval
     )
     study = hs.create_study(scheduler=sched, sampler="random", seed=0)
-    run(study, study.ask(), lambda step: 10.0 - step)  # the reference improves fast
+    run_curve(study, study.ask(), lambda step: 10.0 - step)  # the reference improves fast
     # 7.5 is within the reference at steps 1, 2 and worse from step 3 on
-    frozen = run(study, study.ask(), flat(7.5))
+    frozen = run_curve(study, study.ask(), flat(7.5))
     assert frozen.state == hs.TrialState.PRUNED
     assert max(frozen.intermediate_values) == stopped_at
 
@@ -158,14 +147,14 @@ def test_topk_waits_for_every_candidate_before_choosing() -> None:
     study = hs.create_study(scheduler=sched, sampler="random", seed=0)
     trials = [study.ask() for _ in range(3)]
     for trial in trials[:2]:
-        run(study, trial, lambda step, n=trial.number: BASE[n] + 1 / step)
+        run_curve(study, trial, lambda step, n=trial.number: BASE[n] + 1 / step)
     assert sched.next_job(view_of(study), False) is hs.WAIT  # trial 2 may still be the best
-    run(study, trials[2], lambda step: 0.05 + 1 / step)
+    run_curve(study, trials[2], lambda step: 0.05 + 1 / step)
     assert sched.next_job(view_of(study), False) == hs.Job(budget=5, resume=2)
     # while new trials are allowed (ask() always allows them) candidates keep coming
     extra = study.ask()
     assert (extra.number, extra.start_step, extra.budget) == (3, 0, 1)
-    run(study, extra, flat(9.0))
+    run_curve(study, extra, flat(9.0))
     assert sched.next_job(view_of(study), False) == hs.Job(budget=5, resume=2)
     # resume it as an optimize loop whose n_trials are spent would: then nothing is left
     rec = Recorder({2: 0.05})
@@ -202,7 +191,7 @@ def test_fifo_runs_every_trial_to_max_budget_and_never_resumes() -> None:
     study = hs.create_study(scheduler=sched, sampler="random", seed=0)
     trial = study.ask()
     assert (trial.budget, trial.start_step) == (5, 0)
-    frozen = run(study, trial, flat(100.0))  # however bad: FIFO never stops a trial
+    frozen = run_curve(study, trial, flat(100.0))  # however bad: FIFO never stops a trial
     assert frozen.state == hs.TrialState.COMPLETE
     assert sorted(frozen.intermediate_values) == [1, 2, 3, 4, 5]
     assert sched.next_job(view_of(study), False) is None

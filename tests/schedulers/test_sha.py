@@ -8,25 +8,12 @@ through brackets of ``ceil((s_max + 1) / (s + 1) * eta**s)`` trials starting at
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import pytest
 
 import hyperscout as hs
-
-
-def view_of(study: hs.Study) -> hs.StudyView:
-    return hs.StudyView(study.trials, study.directions, study.seed)
-
-
-def run(study: hs.Study, trial: hs.Trial, curve: Callable[[int], float]) -> hs.FrozenTrial:
-    value = math.nan
-    for step in trial.steps():
-        value = curve(step)
-        trial.report(step, value)
-    return study.tell(trial, value)
-
+from mf_helpers import run_curve, view_of
 
 # rung 1 order: 3, 7, 5, 8, ...; at rung 3 trial 5 overtakes trials 3 and 7
 BASE = {0: 0.9, 1: 0.4, 2: 0.8, 3: 0.1, 4: 0.7, 5: 0.3, 6: 0.6, 7: 0.2, 8: 0.5}
@@ -48,26 +35,26 @@ def test_successive_halving_promotes_only_full_rungs_top_third_then_top_one() ->
     first = [study.ask() for _ in range(9)]
     assert [job(t) for t in first] == [(n, 0, 1, 0) for n in range(9)]
     for trial in first[:8]:
-        assert run(study, trial, curve_of(trial)).state == hs.TrialState.PAUSED
+        assert run_curve(study, trial, curve_of(trial)).state == hs.TrialState.PAUSED
     # trial 8 still runs: bracket 0 cannot promote, a free worker starts bracket 1 instead
     extra = study.ask()
     assert job(extra) == (9, 0, 1, 1)
     assert sched.next_job(view_of(study), False) is hs.WAIT
-    run(study, first[8], curve_of(first[8]))
-    run(study, extra, curve_of(extra))
+    run_curve(study, first[8], curve_of(first[8]))
+    run_curve(study, extra, curve_of(extra))
     # the full rung's top 3 go on to budget 3, best first
     resumed = [study.ask() for _ in range(3)]
     assert [job(t) for t in resumed] == [(3, 1, 3, 0), (7, 1, 3, 0), (5, 1, 3, 0)]
     # rung 3 is not full while they run: bracket 1 grows instead
     assert job(study.ask()) == (10, 0, 1, 1)
     for trial in resumed[:2]:
-        run(study, trial, curve_of(trial))
+        run_curve(study, trial, curve_of(trial))
     assert sched.next_job(view_of(study), False) is hs.WAIT
-    run(study, resumed[2], curve_of(resumed[2]))
+    run_curve(study, resumed[2], curve_of(resumed[2]))
     # rung 3 is full: its best (trial 5, ranked on its step-3 value) goes to max_budget
     final = study.ask()
     assert job(final) == (5, 3, 9, 0)
-    frozen = run(study, final, curve_of(final))
+    frozen = run_curve(study, final, curve_of(final))
     assert frozen.state == hs.TrialState.COMPLETE
     assert sorted(frozen.intermediate_values) == list(range(1, 10))
     states = {t.number: t.state for t in study.trials if t.number < 9}
@@ -81,7 +68,7 @@ def test_without_new_trials_a_short_bracket_finishes_with_what_it_has() -> None:
     study = hs.create_study(scheduler=sched, sampler="random", seed=0)
     for _ in range(3):
         trial = study.ask()
-        run(study, trial, curve_of(trial))
+        run_curve(study, trial, curve_of(trial))
     # bracket 0 has 3 of 9 trials and cannot grow: its best, trial 1 (0.4), goes on
     assert sched.next_job(view_of(study), False) == hs.Job(budget=3, resume=1, final=False)
     assert sched.next_job(view_of(study), True).resume is None  # room: fill the bracket first
