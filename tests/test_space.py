@@ -175,3 +175,13 @@ def test_validate_space_rejects_non_distributions() -> None:
         validate_space({"x": (0, 1)})
     with pytest.raises(hs.InvalidTypeError, match="must be a dict"):
         validate_space([hs.Float(0, 1)])
+
+
+def test_a_small_step_far_from_zero_is_on_its_grid() -> None:
+    """Found by the property test above: 131072.001 - 131072.0 is 1.0000000038 steps of 0.001 in
+    floating point; the half ulp of each bound must count as rounding, not as off the grid."""
+    dist = hs.Float(131072.0, 131072.001, step=0.001)
+    assert dist.contains(131072.001) and dist.contains(131072.0)
+    assert not dist.contains(131072.0005)
+    with pytest.raises(hs.InvalidArgumentError, match="multiple of `step`"):
+        hs.Float(131072.0, 131072.0015, step=0.001)

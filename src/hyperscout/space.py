@@ -62,11 +62,19 @@ def _check_bounds(low: float, high: float) -> None:
         )
 
 
+def _on_grid(k: float, low: float, high: float, step: float) -> bool:
+    """Whether ``k`` (a distance from ``low`` in steps) is a whole number, up to rounding: the
+    relative ``_STEP_TOL``, plus the half ulp each bound carries, which far from 0 with a small
+    step (low=131072.0, high=131072.001, step=0.001) is alone 3e-8 of a step."""
+    rounding = 2.0 * (math.ulp(low) + math.ulp(high)) / step
+    return abs(k - round(k)) <= _STEP_TOL * max(1.0, abs(k)) + rounding
+
+
 def _n_steps(low: float, high: float, step: float) -> int:
     """Number of grid points low, low+step, ..., high; raises if high is off the grid."""
     span = (high - low) / step
     k = round(span)
-    if abs(span - k) > _STEP_TOL * max(1.0, abs(span)):
+    if not _on_grid(span, low, high, step):
         raise InvalidArgumentError(
             f"`high - low` must be a multiple of `step`, got low={low!r}, high={high!r}, "
             f"step={step!r}: use high={low + math.floor(span + _STEP_TOL) * step!r}"
@@ -129,8 +137,7 @@ class Float:
             return False
         if self.step is None:
             return True
-        k = (v - self.low) / self.step
-        return abs(k - round(k)) <= _STEP_TOL * max(1.0, abs(k))
+        return _on_grid((v - self.low) / self.step, self.low, self.high, self.step)
 
     def to_internal(self, value: Any) -> float:
         """External value to the float storage keeps (the value itself)."""
