@@ -55,7 +55,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ from hyperscout.space import Distribution, Float, Int
 
 __all__ = [
     "DATA_ENV_VAR",
+    "CurveCache",
     "LCBench",
     "YahpoDataNotFoundError",
     "list_tasks",
@@ -77,6 +78,37 @@ DATA_ENV_VAR = "HYPERSCOUT_YAHPO_DATA"
 MIN_STEP_SECONDS = 1e-3
 BEST_KNOWN_SAMPLES = 10_000
 BEST_KNOWN_SEED = 0
+
+Curve = tuple[np.ndarray, np.ndarray]
+
+
+class CurveCache:
+    """The least recently used curves of a benchmark by configuration key, with hit and miss
+    counts (``size`` 0 keeps nothing)."""
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise InvalidArgumentError(f"`cache_size` must be >= 0, got cache_size={size}")
+        self._size = size
+        self._data: OrderedDict[tuple[Any, ...], Curve] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Curve]) -> Curve:
+        """The cached curve of ``key``, else ``compute()`` (counted a miss once it returns)."""
+        hit = self._data.get(key)
+        if hit is not None:
+            self._data.move_to_end(key)
+            self.hits += 1
+            return hit
+        result = compute()
+        self.misses += 1
+        if self._size:
+            self._data[key] = result
+            if len(self._data) > self._size:
+                self._data.popitem(last=False)
+        return result
+
 
 # yahpo-gym 1.0.2, yahpo_gym/benchmarks/lcbench.py: the model's column orders.
 _CONT_NAMES = (
@@ -220,8 +252,7 @@ class LCBench:
             raise InvalidArgumentError(
                 f"`task_id` must be one of the 34 lcbench tasks (list_tasks()), got {task_id!r}"
             )
-        if cache_size < 0:
-            raise InvalidArgumentError(f"`cache_size` must be >= 0, got cache_size={cache_size}")
+        self._cache = CurveCache(cache_size)
         root = Path(data_dir) if data_dir is not None else yahpo_data_dir()
         folder = root / "lcbench"
         if not (folder / "model.onnx").is_file():
@@ -231,10 +262,6 @@ class LCBench:
         encoding = json.loads((folder / "encoding.json").read_text())[_TASK_PARAM]
         self._task_code = int(encoding[task])
         self._model = folder / "model.onnx"
-        self._cache_size = cache_size
-        self._cache: OrderedDict[tuple[float, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self.cache_hits = 0
-        self.cache_misses = 0
         epochs = np.arange(1, self.max_budget + 1, dtype=np.float32)
         self._x_cat = np.full((self.max_budget, 1), self._task_code, dtype=np.int32)
         self._x_cont = np.zeros((self.max_budget, len(_CONT_NAMES)), dtype=np.float32)
@@ -287,22 +314,24 @@ class LCBench:
             InvalidArgumentError: a hyperparameter is missing or out of its range.
         """
         key = self._key(config)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            self.cache_hits += 1
-            return hit
+        return self._cache.get(key, lambda: self._compute(config, key))
+
+    def _compute(self, config: Mapping[str, Any], key: tuple[float, ...]) -> Curve:
         self._check(config)
-        self.cache_misses += 1
         x_cont = self._x_cont.copy()
         x_cont[:, self._columns] = np.asarray(key, dtype=np.float32)
         out = self._predict(self._x_cat, x_cont)
-        result = _finish_curve(out[:, 1], out[:, 0])
-        if self._cache_size:
-            self._cache[key] = result
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return result
+        return _finish_curve(out[:, 1], out[:, 0])
+
+    @property
+    def cache_hits(self) -> int:
+        """Curves served from the cache."""
+        return self._cache.hits
+
+    @property
+    def cache_misses(self) -> int:
+        """Curves computed."""
+        return self._cache.misses
 
     def _check(self, config: Mapping[str, Any]) -> None:
         for name, dist in self.space.items():

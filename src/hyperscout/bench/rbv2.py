@@ -81,7 +81,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -93,6 +92,8 @@ from hyperscout.bench.lcbench import (
     BEST_KNOWN_SAMPLES,
     BEST_KNOWN_SEED,
     MIN_STEP_SECONDS,
+    Curve,
+    CurveCache,
     YahpoDataNotFoundError,
     _session,
     yahpo_data_dir,
@@ -254,8 +255,7 @@ class RBV2XGBoost:
             )
         if isinstance(repl, bool) or repl not in range(1, 11):
             raise InvalidArgumentError(f"`repl` must be an int in 1..10, got repl={repl!r}")
-        if cache_size < 0:
-            raise InvalidArgumentError(f"`cache_size` must be >= 0, got cache_size={cache_size}")
+        self._cache = CurveCache(cache_size)
         root = Path(data_dir) if data_dir is not None else yahpo_data_dir()
         folder = root / SCENARIO
         if not (folder / "model.onnx").is_file():
@@ -277,10 +277,6 @@ class RBV2XGBoost:
             b: tuple(self._is_active(name, b) for name in self._cont) for b in booster.choices
         }
         self._columns = [_CONT_NAMES.index(name) for name in self._cont]
-        self._cache_size = cache_size
-        self._cache: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self.cache_hits = 0
-        self.cache_misses = 0
 
     def __repr__(self) -> str:
         return f"RBV2XGBoost({self.task_id!r}, steps={self.max_budget})"
@@ -385,25 +381,27 @@ class RBV2XGBoost:
             InvalidArgumentError: an active hyperparameter is missing or out of its range.
         """
         key = self._key(config)
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            self.cache_hits += 1
-            return hit
+        return self._cache.get(key, lambda: self._compute(config, key))
+
+    def _compute(self, config: Mapping[str, Any], key: tuple[Any, ...]) -> Curve:
         self._check(config)
-        self.cache_misses += 1
         out = self._predict(*self._rows([key], self.trainsizes))
         values = np.clip(1.0 - out[:, 0].astype(float), 0.0, 1.0)
         steps = np.diff(isotonic(out[:, 6]), prepend=0.0)
         times = np.cumsum(np.maximum(steps, MIN_STEP_SECONDS))
         values.flags.writeable = False
         times.flags.writeable = False
-        result = (values, times)
-        if self._cache_size:
-            self._cache[key] = result
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return result
+        return values, times
+
+    @property
+    def cache_hits(self) -> int:
+        """Curves served from the cache."""
+        return self._cache.hits
+
+    @property
+    def cache_misses(self) -> int:
+        """Curves computed."""
+        return self._cache.misses
 
     def sample(self, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
         """``n`` configurations drawn uniformly (log-uniformly where log), every parameter set."""
