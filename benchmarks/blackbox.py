@@ -29,14 +29,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import fcntl  # noqa: E402
 import fnmatch  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 import warnings  # noqa: E402
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait  # noqa: E402
-from multiprocessing import get_context  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -122,16 +117,6 @@ def _work(
     return record
 
 
-def _append(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, separators=(",", ":")) + "\n"
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)  # other sessions may append to the same file
-        fh.write(line)
-        fh.flush()
-        fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _done_keys(path: Path, retry_failed: bool) -> set[tuple[str, str, int]]:
     from hyperscout.bench.report import load_results
 
@@ -158,42 +143,18 @@ def run_benchmark(args: argparse.Namespace) -> int:
         for key in todo:
             print(" ".join(map(str, key)))
         return 0
-    t0 = time.perf_counter()
-    source = _source()
-    ctx = get_context("spawn")
-    # no max_tasks_per_child: with it, this pool hung here (Python 3.11) once workers retired
-    with ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
-        pending: dict[Future[dict[str, Any]], tuple[str, str, int]] = {
-            pool.submit(_work, p, o, s, budget, source): (p, o, s) for p, o, s in todo
-        }
-        n = 0
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    key = pending.pop(fut)
-                    n += 1
-                    try:
-                        rec = fut.result()
-                    except Exception as exc:  # a worker died: report it, keep going
-                        print(f"[{n}/{len(todo)}] {key} worker error: {exc}", flush=True)
-                        continue
-                    _append(path, rec)
-                    vals = [v for v in rec["values"] if v is not None]
-                    best = min(vals) if vals else float("nan")
-                    err = f" ERROR {rec['error']}" if rec["error"] else ""
-                    print(
-                        f"[{n}/{len(todo)}] {key[0]} {key[1]} seed={key[2]} best={best:.6g} "
-                        f"opt={rec['optimizer_seconds']:.2f}s obj={rec['objective_seconds']:.2f}s "
-                        f"elapsed={time.perf_counter() - t0:.0f}s{err}",
-                        flush=True,
-                    )
-        except KeyboardInterrupt:
-            for fut in pending:
-                fut.cancel()
-            print("interrupted: finished runs are saved; run the same command to resume")
-            return 130
-    return 0
+    from hyperscout.bench.jobs import run_parallel
+
+    def describe(key: tuple[Any, ...], rec: dict[str, Any]) -> str:
+        vals = [v for v in rec["values"] if v is not None]
+        best = min(vals) if vals else float("nan")
+        err = f" ERROR {rec['error']}" if rec["error"] else ""
+        return (
+            f"{key[0]} {key[1]} seed={key[2]} best={best:.6g} "
+            f"opt={rec['optimizer_seconds']:.2f}s obj={rec['objective_seconds']:.2f}s{err}"
+        )
+
+    return run_parallel(_work, todo, (budget, _source()), args.jobs, path, describe)
 
 
 def report(args: argparse.Namespace) -> int:

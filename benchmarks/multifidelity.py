@@ -25,7 +25,6 @@ and 5%. Time to target is ``inf`` when the run never gets there.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import fnmatch
 import json
 import math
@@ -33,8 +32,6 @@ import sys
 import time
 import warnings
 from collections import defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -117,14 +114,6 @@ def _work(task: str, agent_name: str, workers: int, seed: int, factor: float) ->
     }
 
 
-def _append(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.write(json.dumps(record, separators=(",", ":")) + "\n")
-        fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def load(path: Path) -> list[dict[str, Any]]:
     """Runs in the file; the last line of a (task, agent, workers, seed) key wins."""
     if not path.exists():
@@ -160,35 +149,15 @@ def run(args: argparse.Namespace) -> int:
         if (t, a, w, s) not in done
     ]
     print(f"{len(todo)} runs to do ({len(done)} in {path})", flush=True)
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
-        pending: dict[Future[dict[str, Any]], tuple[Any, ...]] = {
-            pool.submit(_work, t, a, w, s, args.time_factor): (t, a, w, s) for t, a, w, s in todo
-        }
-        n = 0
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                key = pending.pop(fut)
-                n += 1
-                try:
-                    rec = fut.result()
-                except Exception as exc:  # report and go on
-                    print(f"[{n}/{len(todo)}] {key} error: {exc!r}", flush=True)
-                    continue
-                _append(path, rec)
-                print(
-                    f"[{n}/{len(todo)}] {key} best={rec['best']:.4f} "
-                    f"t5%={rec['time_to_target']['0.05']:.0f} "
-                    f"agent={rec['agent_ms_per_trial']:.2f}ms/trial "
-                    f"elapsed={time.perf_counter() - t0:.0f}s",
-                    flush=True,
-                )
-    return 0
+    from hyperscout.bench.jobs import run_parallel
 
+    def describe(key: tuple[Any, ...], rec: dict[str, Any]) -> str:
+        return (
+            f"{key} best={rec['best']:.4f} t5%={rec['time_to_target']['0.05']:.0f} "
+            f"agent={rec['agent_ms_per_trial']:.2f}ms/trial"
+        )
 
-def _fmt_time(v: float) -> str:
-    return "never" if not math.isfinite(v) else f"{v:,.0f}"
+    return run_parallel(_work, todo, (args.time_factor,), args.jobs, path, describe)
 
 
 def _head_to_head(
