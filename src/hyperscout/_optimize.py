@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from hyperscout._progress import ProgressBar
-from hyperscout._records import FrozenTrial, TrialState
+from hyperscout._records import LIVE_STATES, FrozenTrial, TrialState
 from hyperscout.errors import (
     HyperscoutError,
     InvalidArgumentError,
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from hyperscout.trial import Trial
 
 _logger = logging.getLogger("hyperscout")
-_LIVE = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
 _POLL_MIN, _POLL_MAX = 0.005, 0.2  # seconds between asks while the scheduler says WAIT
 
 
@@ -168,7 +167,7 @@ def _finish_failed(study: Study, trial_id: int, reason: str) -> FrozenTrial:
             trial_id,
             state=TrialState.FAILED,
             system_attrs={"fail_reason": reason},
-            expected_states=_LIVE,
+            expected_states=LIVE_STATES,
         )
     except TrialStateError:  # already finished by someone else (e.g. interrupted)
         return study._storage.get_trial(trial_id)

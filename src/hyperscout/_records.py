@@ -10,7 +10,7 @@ from typing import Any
 from hyperscout.errors import InvalidArgumentError, TrialStateError
 from hyperscout.space import Distribution
 
-__all__ = ["FrozenTrial", "StudyDirection", "StudySummary", "TrialState"]
+__all__ = ["LIVE_STATES", "FrozenTrial", "StudyDirection", "StudySummary", "TrialState"]
 
 
 class TrialState(enum.Enum):
@@ -29,6 +29,8 @@ class TrialState(enum.Enum):
 
 
 _FINISHED = frozenset({TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED})
+#: States of a trial whose result is still to come (the states a tell() may end).
+LIVE_STATES = frozenset({TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED})
 
 
 class StudyDirection(enum.Enum):

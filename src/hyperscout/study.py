@@ -25,7 +25,13 @@ import numpy as np
 
 from hyperscout._best import best_trial, pareto_front
 from hyperscout._checkpoints import CheckpointStore, default_root
-from hyperscout._records import FrozenTrial, StudyDirection, StudySummary, TrialState
+from hyperscout._records import (
+    LIVE_STATES,
+    FrozenTrial,
+    StudyDirection,
+    StudySummary,
+    TrialState,
+)
 from hyperscout.errors import (
     HyperscoutError,
     InvalidArgumentError,
@@ -59,7 +65,6 @@ _logger = logging.getLogger("hyperscout")
 _SEED_KEY = "seed"
 _CHECKPOINT_KEY = "checkpoint_dir"
 _MAX_CLAIMS = 64  # attempts to claim a job other workers keep taking first
-_LIVE = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
 
 
 class NewTrialBudget(Protocol):
@@ -347,7 +352,7 @@ class Study:
         staged = None
         if job.checkpoint_from is not None:
             staged = self._checkpoints.stage(job.checkpoint_from)
-            if staged is None and self._had_checkpoint(job.checkpoint_from):
+            if staged is None and self._finished(job.checkpoint_from):
                 return None  # the donor finished (its checkpoint deleted) under us
         if job.replaces is not None and not self._retire(job.replaces, view):
             if staged is not None:
@@ -382,8 +387,9 @@ class Study:
             )
             raise
 
-    def _had_checkpoint(self, number: int) -> bool:
-        """Whether trial ``number`` is finished (so its checkpoint is gone, not just absent)."""
+    def _finished(self, number: int) -> bool:
+        """Whether trial ``number`` is finished (so a missing checkpoint was deleted, not never
+        written)."""
         try:
             trial_id = self._storage.get_trial_id(self._study_id, number)
         except TrialNotFoundError:
@@ -502,7 +508,7 @@ class Study:
             state=state,
             values=parsed if state == TrialState.COMPLETE else None,
             system_attrs=attrs or None,
-            expected_states=((TrialState.RUNNING,) if state == TrialState.PAUSED else _LIVE),
+            expected_states=((TrialState.RUNNING,) if state == TrialState.PAUSED else LIVE_STATES),
         )
         if state.is_finished():
             self._checkpoints.remove(frozen.number)

@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+from hyperscout._records import LIVE_STATES, FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError
 from hyperscout.space import Distribution
 
@@ -85,8 +85,7 @@ class StudyView:
     @cached_property
     def running(self) -> tuple[FrozenTrial, ...]:
         """RUNNING, WAITING and PAUSED trials other than the current one (results to come)."""
-        live = (TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED)
-        return tuple(t for t in self.trials if t.state in live and t.number != self.current)
+        return tuple(t for t in self.trials if t.state in LIVE_STATES and t.number != self.current)
 
     def signed_values(self, trials: Sequence[FrozenTrial]) -> np.ndarray:
         """Objective values as an (n, n_objectives) array where smaller is always better."""

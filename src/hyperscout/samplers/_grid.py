@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout._records import FrozenTrial, TrialState
+from hyperscout._records import LIVE_STATES, FrozenTrial
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError, SearchSpaceExhausted
 from hyperscout.samplers._base import StudyView
 from hyperscout.samplers._random import sample_uniform
@@ -34,7 +34,6 @@ from hyperscout.trial import FIXED_PARAMS_KEY
 
 __all__ = ["GridSampler"]
 
-_LIVE = frozenset({TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED})
 _SHUFFLE_TAG = 0x67726964  # "grid": keeps the shuffle stream apart from other uses of the seed
 _MAX_VALUES = 10**6  # values of one parameter
 _MAX_SHUFFLED = 10**8  # points of a shuffled grid (the permutation is materialized)
@@ -303,7 +302,7 @@ class _Claims:
                 self.full.add(position)
             elif held:
                 self.partial.append(held)
-            elif held is not None and t.state in _LIVE and t.number < current:
+            elif held is not None and t.state in LIVE_STATES and t.number < current:
                 self.unplaced += 1
         if head_claims is None:
             head_claims = (frozenset(self.full), tuple(self.partial))
@@ -319,7 +318,7 @@ class _Claims:
 
 def _claim(t: FrozenTrial, grid: _Grid) -> tuple[Pattern | None, int | None]:
     """A trial's grid values (None when off-grid), and its position when it holds a full point."""
-    held = _held(t, grid, t.state in _LIVE)
+    held = _held(t, grid, t.state in LIVE_STATES)
     if held is None or len(held) != len(grid.dims):
         return held, None
     return held, grid.encode(tuple(i for _, i in held))

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout._records import FrozenTrial, TrialState
+from hyperscout._records import LIVE_STATES, FrozenTrial, TrialState
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError, SearchSpaceExhausted
 from hyperscout.samplers._base import StudyView
 from hyperscout.samplers._random import sample_uniform
@@ -33,7 +33,6 @@ from hyperscout.trial import FIXED_PARAMS_KEY
 __all__ = ["QMCSampler"]
 
 _QMC_TYPES = ("sobol", "halton")
-_LIVE = frozenset({TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED})
 _DEFINING = frozenset({TrialState.COMPLETE, TrialState.PRUNED})
 _SCRAMBLE_TAG = 0x716D63  # "qmc": keeps the scramble stream apart from other uses of the seed
 _MAX_ENGINES = 8
@@ -75,7 +74,7 @@ def _uses_sequence(t: FrozenTrial, first: FrozenTrial, space: Mapping[str, Distr
         return False
     fixed = t.system_attrs.get(FIXED_PARAMS_KEY)
     fixed = fixed if isinstance(fixed, Mapping) else {}
-    if t.state in _LIVE:
+    if t.state in LIVE_STATES:
         return any(name not in fixed for name in space)
     return t.number > first.number and any(
         name not in fixed and t.distributions.get(name) == dist for name, dist in space.items()
