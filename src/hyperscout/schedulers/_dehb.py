@@ -62,7 +62,13 @@ from hyperscout._records import FrozenTrial, TrialState
 from hyperscout.errors import InvalidArgumentError
 from hyperscout.samplers._base import StudyView
 from hyperscout.schedulers._base import WAIT, Decision, Job, Wait, check_budgets, signed
-from hyperscout.schedulers._rungs import BRACKET_KEY, budget_of, rung_budgets, rung_value
+from hyperscout.schedulers._rungs import (
+    BRACKET_KEY,
+    TrialIndex,
+    budget_of,
+    rung_budgets,
+    rung_value,
+)
 from hyperscout.schedulers._sha import pause_at_budget
 from hyperscout.space import Distribution, validate_space
 
@@ -127,16 +133,15 @@ class _Parsed:
     reported: bool
 
 
-class _Index:
+class _Index(TrialIndex):
     """Runs, slot members and paused trials of the scheduler's trials: a cache rebuilt from the
     view, updated only for trials whose snapshot object changed (as :class:`RungIndex`)."""
 
     def __init__(self, rungs: Sequence[int]) -> None:
         self._rungs = list(rungs)
-        self.reset()
+        super().__init__()
 
-    def reset(self) -> None:
-        self.seen: dict[int, FrozenTrial] = {}
+    def _clear(self) -> None:
         self._parsed: dict[int, _Parsed] = {}
         self.issued: dict[tuple[int, int], set[int]] = {}  # (bracket, rung) -> trials run there
         self.running: dict[tuple[int, int], set[int]] = {}  # (bracket, rung) -> running there now
@@ -151,17 +156,10 @@ class _Index:
         self.vectors: dict[int, np.ndarray] = {}
         self.names: tuple[str, ...] = ()
 
-    def update(self, view: StudyView) -> None:
-        """Bring the index up to ``view`` (caller holds the scheduler's lock)."""
-        if len(view.trials) < len(self.seen):
-            self.reset()  # another study
-        for t in view.trials:
-            if self.seen.get(t.number) is not t:
-                self._remove(t.number)
-                parsed = self._parse(view, t)
-                if parsed is not None:
-                    self._add(t.number, parsed)
-                self.seen[t.number] = t
+    def _index(self, view: StudyView, t: FrozenTrial) -> None:
+        parsed = self._parse(view, t)
+        if parsed is not None:
+            self._add(t.number, parsed)
 
     def _parse(self, view: StudyView, t: FrozenTrial) -> _Parsed | None:
         raw = t.system_attrs.get(RUNS_KEY)
@@ -346,7 +344,7 @@ class DEHBScheduler:
         (when new trials are allowed), else WAIT (a run may still unlock a promotion) or None."""
         with self._lock:
             index = self._index
-            index.update(view)
+            index.refresh(view)
             space = self._current_space()
             for c in sorted(index.brackets):
                 if c in index.done or not index.brackets[c]:

@@ -85,7 +85,42 @@ def ranked(view: StudyView, trials: Iterable[FrozenTrial], rung: int) -> list[Fr
 _Key = tuple[float, int]  # (signed value, trial number): the order of :func:`ranked`
 
 
-class RungIndex:
+class TrialIndex:
+    """Base of caches a scheduler keeps over a study's trials, rebuilt from the views it gets.
+
+    :meth:`refresh` re-indexes only the trials whose snapshot object changed since the last call
+    (the study hands out the same FrozenTrial object while a trial is unchanged): subclasses
+    define :meth:`_clear`, :meth:`_remove` (forget a trial) and :meth:`_index` (index one). A view
+    with fewer trials than seen so far (another study) starts the cache over.
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[int, FrozenTrial] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        raise NotImplementedError
+
+    def _remove(self, number: int) -> None:
+        raise NotImplementedError
+
+    def _index(self, view: StudyView, trial: FrozenTrial) -> None:
+        raise NotImplementedError
+
+    def refresh(self, view: StudyView) -> None:
+        """Bring the cache up to ``view``."""
+        if len(view.trials) < len(self.seen):
+            self.seen = {}
+            self._clear()
+        seen = self.seen
+        for t in view.trials:
+            if seen.get(t.number) is not t:
+                self._remove(t.number)
+                self._index(view, t)
+                seen[t.number] = t
+
+
+class RungIndex(TrialIndex):
     """The rungs of every trial of a group (a bracket), kept sorted and updated incrementally.
 
     A cache, not state: it is rebuilt from the view. At each call, only trials whose snapshot
@@ -100,10 +135,9 @@ class RungIndex:
     def __init__(self, group_rungs: Callable[[FrozenTrial], tuple[int, list[int]] | None]):
         self._group_rungs = group_rungs
         self._lock = threading.Lock()
-        self._reset()
+        super().__init__()
 
-    def _reset(self) -> None:
-        self._seen: dict[int, FrozenTrial] = {}
+    def _clear(self) -> None:
         self._owned: set[int] = set()
         self._entries: dict[int, list[tuple[tuple[int, int], _Key, bool]]] = {}
         self.reached: dict[tuple[int, int], list[_Key]] = {}
@@ -117,14 +151,7 @@ class RungIndex:
     def update(self, view: StudyView) -> threading.Lock:
         """Bring the index up to ``view``; returns the lock to hold while reading it."""
         with self._lock:
-            if len(view.trials) < len(self._seen):
-                self._reset()  # another study
-            seen = self._seen
-            for t in view.trials:
-                if seen.get(t.number) is not t:
-                    self._remove(t.number)
-                    self._add(view, t)
-                    seen[t.number] = t
+            self.refresh(view)
         return self._lock
 
     def _remove(self, number: int) -> None:
@@ -136,7 +163,7 @@ class RungIndex:
                 lst = self.paused[cell]
                 del lst[bisect.bisect_left(lst, key)]
 
-    def _add(self, view: StudyView, t: FrozenTrial) -> None:
+    def _index(self, view: StudyView, t: FrozenTrial) -> None:
         owned = self._group_rungs(t)
         if owned is None:
             return
