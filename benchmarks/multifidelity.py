@@ -109,6 +109,11 @@ def _work(task: str, agent_name: str, workers: int, seed: int, factor: float) ->
         "n_trials": res.n_trials,
         "n_steps": res.n_steps,
         "agent_ms_per_trial": 1e3 * res.agent_time_per_trial,
+        "scheduler_ms_per_trial": (
+            1e3 * agent.scheduler_seconds / max(res.n_trials, 1)
+            if hasattr(agent, "scheduler_seconds")
+            else None
+        ),
         "sim_us_per_step": 1e6 * res.overhead_per_step,
         "wall_seconds": wall,
     }
@@ -158,6 +163,12 @@ def run(args: argparse.Namespace) -> int:
         )
 
     return run_parallel(_work, todo, (args.time_factor,), args.jobs, path, describe)
+
+
+def _median_known(values: list[float | None]) -> float:
+    """Median of the recorded values (NaN where none was recorded: a peer, or an older run)."""
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    return float(np.median(known)) if known else math.nan
 
 
 def _head_to_head(
@@ -235,6 +246,7 @@ def report(args: argparse.Namespace) -> str:
             "reached 5%",
             "mean rank final regret",
             "agent ms/trial",
+            "scheduler ms/trial",
         ]
         out.append("| " + " | ".join(cols) + " |")
         out.append("|" + "---|" * len(cols))
@@ -252,6 +264,7 @@ def report(args: argparse.Namespace) -> str:
                         np.mean([math.isfinite(r["time_to_target"]["0.05"]) for r in sel])
                     ),
                     "ms": float(np.median([r["agent_ms_per_trial"] for r in sel])),
+                    "sched_ms": _median_known([r.get("scheduler_ms_per_trial") for r in sel]),
                 }
         from scipy.stats import rankdata
 
@@ -273,10 +286,11 @@ def report(args: argparse.Namespace) -> str:
         for a in order:
             hit = np.mean([cell[(t, a)]["hit5"] for t in tasks if (t, a) in cell])
             ms = np.median([cell[(t, a)]["ms"] for t in tasks if (t, a) in cell])
+            sched = _median_known([cell[(t, a)]["sched_ms"] for t in tasks if (t, a) in cell])
             out.append(
                 f"| {a} | {np.mean(ranks[a]['t1']):.2f} | {np.mean(ranks[a]['t5']):.2f} | "
                 f"{np.median(ratio[a]):.2f} | {100 * hit:.0f}% | {np.mean(ranks[a]['reg']):.2f} | "
-                f"{ms:.2f} |"
+                f"{ms:.2f} | {'-' if math.isnan(sched) else f'{sched:.3f}'} |"
             )
         if mine and peers:
             out.append("")

@@ -64,8 +64,9 @@ def test_mlp_asha_resumes_paused_networks_and_saves_epochs(tmp_path: Path) -> No
     assert {p.name for p in folder.iterdir()} == {f"trial-{n}" for n in paused}
     for n, t in paused.items():  # the network as it was after its last epoch
         with open(folder / f"trial-{n}" / "checkpoint.pkl", "rb") as fh:
+            saved_at = pickle.load(fh)  # the step the study recorded with the checkpoint
             model, epoch = pickle.load(fh)
-        assert epoch == t.last_step
+        assert epoch == saved_at == t.last_step
         assert hasattr(model, "coefs_")
 
     again = run_example(tmp_path, url, n_trials=3)  # the same study goes on

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging as _logging
 from typing import Any
 
+from hyperscout._heartbeat import Heartbeat
 from hyperscout._records import FrozenTrial, StudyDirection, StudySummary, TrialState
 from hyperscout._version import __version__
 from hyperscout.errors import (
@@ -81,6 +82,7 @@ __all__ = [
     "FrozenTrial",
     "GPSampler",
     "GridSampler",
+    "Heartbeat",
     "HyperbandScheduler",
     "HyperscoutError",
     "HyperscoutWarning",

@@ -58,25 +58,45 @@ class CheckpointStore:
             path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def save(self, number: int, obj: Any) -> None:
-        """Pickle ``obj`` atomically as the trial's checkpoint."""
+    def save(self, number: int, obj: Any, step: int | None = None) -> None:
+        """Pickle ``obj`` atomically as the trial's checkpoint, with the ``step`` it was
+        taken at (a trial whose worker died goes on from there)."""
         folder = self.trial_dir(number, create=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pkl")
         try:
             with os.fdopen(fd, "wb") as fh:
+                pickle.dump(step, fh, protocol=pickle.HIGHEST_PROTOCOL)
                 pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, folder / _FILE)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def load(self, number: int) -> Any:
-        """The pickled checkpoint of trial ``number``, or None."""
+    def _read(self, number: int, *, whole: bool) -> tuple[int | None, Any] | None:
         path = self.trial_dir(number, create=False) / _FILE
         if not path.exists():
             return None
         with open(path, "rb") as fh:
-            return pickle.load(fh)
+            step = pickle.load(fh)  # the step header, then the object
+            return step, (pickle.load(fh) if whole else None)
+
+    def load(self, number: int) -> Any:
+        """The pickled checkpoint of trial ``number``, or None."""
+        found = self._read(number, whole=True)
+        return None if found is None else found[1]
+
+    def saved_step(self, number: int) -> int | None:
+        """The step trial ``number``'s checkpoint was saved at (None: no checkpoint, or saved
+        outside a reported step)."""
+        found = self._read(number, whole=False)
+        return None if found is None or found[0] is None else int(found[0])
+
+    def has_files(self, number: int) -> bool:
+        """Whether trial ``number`` wrote anything in its checkpoint directory."""
+        if self._root is None:
+            return False
+        folder = self.trial_dir(number, create=False)
+        return folder.is_dir() and any(not p.name.startswith(".tmp-") for p in folder.iterdir())
 
     def stage(self, source: int) -> Path | None:
         """A private copy of trial ``source``'s checkpoint directory, to hand to a new trial

@@ -88,28 +88,31 @@ def run_one(
     study: Study,
     objective: Objective,
     catch: tuple[type[BaseException], ...],
-    in_flight: set[int] | None = None,
+    in_flight: set[Trial] | None = None,
     budget: NewTrialBudget | None = None,
 ) -> FrozenTrial | Wait | None:
     """Take the next job (a new trial, or a paused one the scheduler resumes), run the objective,
     tell. Returns the trial's new snapshot (PAUSED when the scheduler paused it), or what the
     scheduler said instead of a job: WAIT, or None when nothing is left to run."""
-    got = study._next_trial(None, budget)
+    got = study._next_trial(None, budget, watch=True)
     if got is None or isinstance(got, Wait):
         return got
     trial: Trial = got
     if in_flight is not None:
-        in_flight.add(trial.trial_id)
+        in_flight.add(trial)
+    beats = study._heartbeats if trial._guard is not None else None
+    if beats is not None:
+        beats.add(trial.trial_id)
     try:
         try:
             result = objective(trial)
         except TrialPruned:
             return study.tell(trial, state=TrialState.PRUNED)
         except SearchSpaceExhausted as exc:  # raised by a sampler from trial.suggest_*
-            _finish_failed(study, trial.trial_id, _fail_reason(exc))
+            _finish_failed(study, trial, _fail_reason(exc))
             raise
         except KeyboardInterrupt:
-            _finish_failed(study, trial.trial_id, "interrupted")
+            _finish_failed(study, trial, "interrupted")
             raise
         except catch as exc:
             _logger.warning(
@@ -118,9 +121,9 @@ def run_one(
                 _fail_reason(exc),
                 "".join(traceback.format_exception(exc)).rstrip(),
             )
-            return _finish_failed(study, trial.trial_id, _fail_reason(exc))
+            return _finish_failed(study, trial, _fail_reason(exc))
         except BaseException as exc:
-            _finish_failed(study, trial.trial_id, _fail_reason(exc))
+            _finish_failed(study, trial, _fail_reason(exc))
             raise
         if result is None and trial.should_stop():
             # a trial that returns nothing after a pause or stop keeps its reported values
@@ -129,10 +132,12 @@ def run_one(
             return study.tell(trial, result)
         except HyperscoutError as exc:  # a bad return value fails the trial, not the study
             _logger.warning("trial %d failed: %s", trial.number, exc)
-            return _finish_failed(study, trial.trial_id, str(exc))
+            return _finish_failed(study, trial, str(exc))
     finally:
+        if beats is not None:
+            beats.discard(trial.trial_id)
         if in_flight is not None:
-            in_flight.discard(trial.trial_id)
+            in_flight.discard(trial)
 
 
 def run_jobs(
@@ -142,7 +147,7 @@ def run_jobs(
     catch: tuple[type[BaseException], ...],
     expired: Callable[[], bool],
     after: Callable[[FrozenTrial], None],
-    in_flight: set[int] | None = None,
+    in_flight: set[Trial] | None = None,
 ) -> None:
     """One worker's loop: jobs until the scheduler has none left, the new-trial budget is spent
     and nothing paused is resumed, or ``expired()``. While the scheduler says WAIT, poll."""
@@ -161,16 +166,17 @@ def run_jobs(
         after(got)
 
 
-def _finish_failed(study: Study, trial_id: int, reason: str) -> FrozenTrial:
+def _finish_failed(study: Study, trial: Trial, reason: str) -> FrozenTrial:
     try:
         frozen = study._storage.update_trial(
-            trial_id,
+            trial.trial_id,
             state=TrialState.FAILED,
             system_attrs={"fail_reason": reason},
             expected_states=LIVE_STATES,
+            expected_attrs=trial._guard,
         )
-    except TrialStateError:  # already finished by someone else (e.g. interrupted)
-        return study._storage.get_trial(trial_id)
+    except TrialStateError:  # finished by someone else (e.g. interrupted), or taken over
+        return study._storage.get_trial(trial.trial_id)
     study._checkpoints.remove(frozen.number)
     return frozen
 
@@ -191,7 +197,7 @@ def _worker(
     catch: tuple[type[BaseException], ...],
     callbacks: Sequence[Callback],
     bar: ProgressBar | None,
-    in_flight: set[int],
+    in_flight: set[Trial],
     errors: list[BaseException],
     lock: threading.Lock,
 ) -> None:
@@ -275,7 +281,7 @@ def _run_threads(
     bar: ProgressBar | None,
 ) -> None:
     budget = Budget(n_trials, timeout, study._stop_flag)
-    in_flight: set[int] = set()
+    in_flight: set[Trial] = set()
     errors: list[BaseException] = []
     lock = threading.Lock()
     args = (study, objective, budget, catch, callbacks, bar, in_flight, errors, lock)
@@ -291,8 +297,8 @@ def _run_threads(
                 th.join(timeout=0.1)
     except KeyboardInterrupt:
         budget.stop.set()
-        for trial_id in list(in_flight):
-            _finish_failed(study, trial_id, "interrupted")
+        for trial in list(in_flight):
+            _finish_failed(study, trial, "interrupted")
         raise
     if errors:
         raise errors[0]

@@ -25,6 +25,16 @@ import numpy as np
 
 from hyperscout._best import best_trial, pareto_front
 from hyperscout._checkpoints import CheckpointStore, default_root
+from hyperscout._heartbeat import (
+    LOST_KEY,
+    POLICY_KEY,
+    RETRIES_KEY,
+    RUN_KEY,
+    Heartbeat,
+    Heartbeats,
+    new_run_token,
+    restart_step,
+)
 from hyperscout._records import (
     LIVE_STATES,
     FrozenTrial,
@@ -97,10 +107,15 @@ class Study:
         scheduler: Scheduler,
         seed: int,
         checkpoint_root: Path | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self._storage = storage
         self._study_id = storage.get_study_id(study_name)
         self._checkpoints = CheckpointStore(checkpoint_root, self._study_id)
+        # trials run by optimize() are watched (None: in-memory storage, or turned off)
+        self._heartbeats = (
+            None if heartbeat is None else Heartbeats(storage, self._study_id, heartbeat)
+        )
         self._name = study_name
         self._directions = storage.get_study_directions(self._study_id)
         self._sampler = sampler
@@ -291,7 +306,7 @@ class Study:
             >>> study.tell(t, t.params["x"] ** 2)  # doctest: +SKIP
         """
         declared = validate_space(space) if space is not None else None
-        got = self._next_trial(declared, None)
+        got = self._next_trial(declared, None, watch=False)
         if isinstance(got, Wait):
             raise TrialStateError(
                 f"the scheduler {self._scheduler!r} has nothing to run until a running trial "
@@ -302,10 +317,20 @@ class Study:
         return got
 
     def _next_trial(
-        self, declared: dict[str, Distribution] | None, budget: NewTrialBudget | None
+        self,
+        declared: dict[str, Distribution] | None,
+        budget: NewTrialBudget | None,
+        *,
+        watch: bool,
     ) -> Trial | Wait | None:
         """The next job as a started Trial, WAIT, or None (nothing more to run; with a
-        ``budget``, also when it is spent and nothing is left to resume)."""
+        ``budget``, also when it is spent and nothing is left to resume). With ``watch`` the
+        trial heartbeats (see ``_heartbeat.py``); a trial lost by a dead worker runs first."""
+        watch = watch and self._heartbeats is not None
+        if watch:
+            lost = self._take_lost()
+            if lost is not None:
+                return lost
         next_job = getattr(self._scheduler, "next_job", None)
         view: StudyView | None = None
         for _ in range(_MAX_CLAIMS):
@@ -327,17 +352,48 @@ class Study:
                 counted = job.checkpoint_from is None
                 if counted and budget is not None and not budget.claim():
                     continue  # another worker took the last new trial: only resumptions now
-                started = self._start_new(job, declared, view)
+                started = self._start_new(job, declared, view, watch)
                 if started is not None:
                     return started
                 continue  # the donor or the replaced trial changed under us: ask again
-            trial = self._resume(job, view)
+            trial = self._resume(job, view, watch)
             if trial is not None:
                 return trial
         return WAIT  # every job offered was claimed by other workers first
 
+    def _take_lost(self) -> Trial | None:
+        """Recover trials whose worker died (at most once per heartbeat interval), then resume
+        a lost one, if any, with its budget, from the step of its last checkpoint."""
+        beats = self._heartbeats
+        if beats is None:
+            return None
+        if beats.due():
+            beats.recover(self)
+            beats.lost = [
+                t
+                for t in self._refresh_view().trials
+                if t.state == TrialState.PAUSED and t.system_attrs.get(LOST_KEY)
+            ]
+        while beats.lost:
+            seen = beats.lost.pop(0)
+            attrs = {
+                LOST_KEY: None,
+                START_STEP_KEY: restart_step(self, seen),
+                DECISION_KEY: None,
+                RUN_KEY: new_run_token(),
+            }
+            frozen = self._claim_paused(seen, TrialState.RUNNING, attrs, heartbeat=True)
+            if frozen is not None:
+                view = self._refresh_view(current=frozen.number)
+                return Trial(self, frozen, view, self._rng(frozen.number))
+        return None
+
     def _start_new(
-        self, job: Job, declared: dict[str, Distribution] | None, view: StudyView | None
+        self,
+        job: Job,
+        declared: dict[str, Distribution] | None,
+        view: StudyView | None,
+        watch: bool = False,
     ) -> Trial | None:
         """Create (or take an enqueued) trial for ``job``. For a branch of another trial
         (``checkpoint_from``, ``replaces``): stage the donor's checkpoint, then end the replaced
@@ -349,6 +405,8 @@ class Study:
             attrs[FINAL_KEY] = False
         if job.params is not None:
             attrs[FIXED_PARAMS_KEY] = dict(job.params)
+        if watch:
+            attrs[RUN_KEY] = new_run_token()
         staged = None
         if job.checkpoint_from is not None:
             staged = self._checkpoints.stage(job.checkpoint_from)
@@ -360,14 +418,19 @@ class Study:
             return None
         branch = job.checkpoint_from is not None
         # a branch is not the enqueued configuration a user asked for: never take one
-        frozen = None if branch else self._storage.claim_waiting_trial(self._study_id)
+        frozen = (
+            None if branch else self._storage.claim_waiting_trial(self._study_id, heartbeat=watch)
+        )
         if frozen is None:
             # Optional sampler hook: raises SearchSpaceExhausted before a trial is created.
             check_exhausted = getattr(self._sampler, "check_exhausted", None)
             if check_exhausted is not None and not branch:
                 check_exhausted(self._refresh_view())
             frozen = self._storage.create_trial(
-                self._study_id, state=TrialState.RUNNING, system_attrs=attrs or None
+                self._study_id,
+                state=TrialState.RUNNING,
+                system_attrs=attrs or None,
+                heartbeat=watch,
             )
         elif attrs:
             queued = frozen.system_attrs.get(FIXED_PARAMS_KEY, {})
@@ -406,7 +469,12 @@ class Study:
         return True
 
     def _claim_paused(
-        self, seen: FrozenTrial, state: TrialState, attrs: dict[str, Any]
+        self,
+        seen: FrozenTrial,
+        state: TrialState,
+        attrs: dict[str, Any],
+        *,
+        heartbeat: bool = False,
     ) -> FrozenTrial | None:
         """Move a trial the scheduler saw PAUSED (``seen``) to ``state``, if it is still as
         seen: a compare-and-set on its state and the budget and start of its last run, so a
@@ -420,12 +488,14 @@ class Study:
                 expected_attrs={
                     BUDGET_KEY: seen.system_attrs.get(BUDGET_KEY),
                     START_STEP_KEY: seen.system_attrs.get(START_STEP_KEY),
+                    RETRIES_KEY: seen.system_attrs.get(RETRIES_KEY),
                 },
+                heartbeat=heartbeat,
             )
         except TrialStateError:
             return None
 
-    def _resume(self, job: Job, view: StudyView | None) -> Trial | None:
+    def _resume(self, job: Job, view: StudyView | None, watch: bool = False) -> Trial | None:
         """Claim the PAUSED trial ``job.resume`` as the scheduler saw it in ``view`` (None when
         another worker claimed it first, even if it has been paused again since)."""
         number = int(job.resume or 0)
@@ -438,8 +508,11 @@ class Study:
             START_STEP_KEY: seen.last_step or 0,
             DECISION_KEY: None,
             FINAL_KEY: None if job.final else False,
+            LOST_KEY: None,
         }
-        frozen = self._claim_paused(seen, TrialState.RUNNING, attrs)
+        if watch:
+            attrs[RUN_KEY] = new_run_token()
+        frozen = self._claim_paused(seen, TrialState.RUNNING, attrs, heartbeat=watch)
         if frozen is None:
             return None
         view = self._refresh_view(current=frozen.number)
@@ -509,6 +582,7 @@ class Study:
             values=parsed if state == TrialState.COMPLETE else None,
             system_attrs=attrs or None,
             expected_states=((TrialState.RUNNING,) if state == TrialState.PAUSED else LIVE_STATES),
+            expected_attrs=trial._guard if isinstance(trial, Trial) else None,
         )
         if state.is_finished():
             self._checkpoints.remove(frozen.number)
@@ -685,7 +759,30 @@ def _open(name: str, storage: Storage, sampler: Any, scheduler: Any, seed: int |
     folder = system.get(_CHECKPOINT_KEY)
     root = Path(folder) if folder else default_root(getattr(storage, "url", None))
     scheduler_ = make_scheduler(scheduler)
-    return Study(name, storage, _sampler_for(sampler, scheduler_), scheduler_, seed, root)
+    sampler_ = _sampler_for(sampler, scheduler_)
+    return Study(name, storage, sampler_, scheduler_, seed, root, _policy(storage, system))
+
+
+def _policy(storage: Storage, system: Mapping[str, Any]) -> Heartbeat | None:
+    """The study's heartbeat policy: the stored one, else the default; None in memory (one
+    process: no worker can die alone) or when the study turned heartbeats off."""
+    from hyperscout.storage import InMemoryStorage
+
+    if isinstance(storage, InMemoryStorage):
+        return None
+    stored = system.get(POLICY_KEY)
+    if stored is False:
+        return None
+    return Heartbeat() if stored is None else Heartbeat.from_dict(stored)
+
+
+def _check_heartbeat(heartbeat: Any) -> Heartbeat | bool | None:
+    if heartbeat is None or heartbeat is False or isinstance(heartbeat, Heartbeat):
+        return heartbeat
+    raise InvalidTypeError(
+        f"`heartbeat` must be an hs.Heartbeat(interval=..., grace=..., retry_failed=...), "
+        f"False (no heartbeats) or None (the default policy), got {heartbeat!r}"
+    )
 
 
 def _sampler_for(sampler: Any, scheduler: Scheduler) -> Sampler:
@@ -710,6 +807,7 @@ def create_study(
     seed: int | None = None,
     load_if_exists: bool = False,
     checkpoint_dir: str | Path | None = None,
+    heartbeat: Heartbeat | bool | None = None,
 ) -> Study:
     """Create a study (or load it with ``load_if_exists``).
 
@@ -727,6 +825,10 @@ def create_study(
         checkpoint_dir: where trials' checkpoints go (``trial.save_checkpoint``); remembered by
             the study. Default: ``<file>.checkpoints`` beside a SQLite file, else a temporary
             directory. Workers on several machines need a directory they all see.
+        heartbeat: how trials run by ``optimize`` (and ``hyperscout worker``) are watched on a
+            SQL storage: an :class:`~hyperscout.Heartbeat` (beat interval, grace period,
+            ``retry_failed``), False for none, None for the default (a beat every 10 s; a
+            trial silent for 60 s is marked FAILED). Remembered by the study.
     """
     dirs = _directions(direction, directions)
     seed_ = _seed(seed)
@@ -738,6 +840,7 @@ def create_study(
         raise InvalidTypeError(
             f"`checkpoint_dir` must be a path (str or pathlib.Path), got {checkpoint_dir!r}"
         )
+    policy = _check_heartbeat(heartbeat)
     store = get_storage(storage)
     scheduler_ = make_scheduler(scheduler)
     sampler_ = _sampler_for(sampler, scheduler_)
@@ -760,6 +863,9 @@ def create_study(
     if checkpoint_dir is not None:
         folder = str(Path(checkpoint_dir).expanduser().resolve())
         store.set_study_attr(study_id, _CHECKPOINT_KEY, folder, system=True)
+    if policy is not None:
+        stored = False if policy is False else policy.to_dict()  # type: ignore[union-attr]
+        store.set_study_attr(study_id, POLICY_KEY, stored, system=True)
     return _open(study_name, store, sampler_, scheduler_, seed_)
 
 

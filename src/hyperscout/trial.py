@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperscout._heartbeat import RUN_KEY
 from hyperscout._records import FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError, ParamConflictError
 from hyperscout.samplers._base import StudyView
@@ -84,6 +85,17 @@ class Trial:
         self._presampled = dict(presampled or {})
         self._fixed: dict[str, Any] = dict(frozen.system_attrs.get(FIXED_PARAMS_KEY, {}))
         self._decision = Decision.CONTINUE
+        # A watched run's token: its writes fail once the trial was handed to another worker.
+        run = frozen.system_attrs.get(RUN_KEY)
+        self._guard: dict[str, Any] | None = None if run is None else {RUN_KEY: run}
+        self._step = self.start_step  # the last step reported or begun in this run
+
+    def _write(self, **changes: Any) -> FrozenTrial:
+        """Write to this trial's record (checked against the run token of a watched run)."""
+        self._frozen = self._study._storage.update_trial(
+            self.trial_id, expected_attrs=self._guard, **changes
+        )
+        return self._frozen
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self.params!r})"
@@ -165,9 +177,7 @@ class Trial:
                 )
             return self._frozen.params[name]
         value = self._draw(name, distribution)
-        self._frozen = self._study._storage.update_trial(
-            self.trial_id, params={name: (distribution, distribution.to_internal(value))}
-        )
+        self._write(params={name: (distribution, distribution.to_internal(value))})
         return self._frozen.params[name]
 
     def _draw(self, name: str, dist: Distribution) -> Any:
@@ -228,6 +238,7 @@ class Trial:
             if self._decision != Decision.CONTINUE:
                 return
             step += 1
+            self._step = max(self._step, step)  # the step in progress, for save_checkpoint
             yield step
 
     def report(self, step: int, value: float) -> None:
@@ -239,9 +250,8 @@ class Trial:
             raise InvalidArgumentError(f"`step` must be an int >= 0, got step={step!r}")
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise InvalidTypeError(f"`value` must be a real number, got {value!r}")
-        self._frozen = self._study._storage.update_trial(
-            self.trial_id, intermediate_values={int(step): float(value)}
-        )
+        self._write(intermediate_values={int(step): float(value)})
+        self._step = max(self._step, int(step))
         if math.isnan(float(value)):
             return
         decision = self._study._scheduler.on_report(
@@ -249,9 +259,7 @@ class Trial:
         )
         if decision != Decision.CONTINUE and decision != self._decision:
             # kept in the storage: a tell() by trial number, or another process, knows it too
-            self._frozen = self._study._storage.update_trial(
-                self.trial_id, system_attrs={DECISION_KEY: decision.value}
-            )
+            self._write(system_attrs={DECISION_KEY: decision.value})
         self._decision = decision
 
     def should_stop(self) -> bool:
@@ -280,8 +288,10 @@ class Trial:
 
     def save_checkpoint(self, obj: Any) -> None:
         """Pickle ``obj`` as the trial's checkpoint (atomically: a crash leaves the previous
-        one); :meth:`load_checkpoint` returns it when the trial resumes."""
-        self._study._checkpoints.save(self.number, obj)
+        one); :meth:`load_checkpoint` returns it when the trial resumes. It is taken to hold
+        the state after the current step (the one :meth:`steps` yielded last, or the last one
+        reported): a trial whose worker died goes on after it."""
+        self._study._checkpoints.save(self.number, obj, self._step)
 
     def load_checkpoint(self) -> Any:
         """The object last saved with :meth:`save_checkpoint` (for a trial PBT cloned, its
@@ -292,4 +302,4 @@ class Trial:
         """Attach a JSON-serializable value to the trial (kept in storage)."""
         if not isinstance(key, str):
             raise InvalidTypeError(f"`key` must be a string, got {key!r}")
-        self._frozen = self._study._storage.update_trial(self.trial_id, user_attrs={key: value})
+        self._write(user_attrs={key: value})

@@ -522,3 +522,38 @@ def test_memory_snapshot_copy_keeps_every_field() -> None:
     changed = _with(original, {"state": TrialState.FAILED})
     assert changed.state is TrialState.FAILED
     assert all(getattr(changed, n) is values[n] for n in fields if n != "state")
+
+
+# -- heartbeats ----------------------------------------------------------------------------------
+def _stale(storage: Storage, sid: int, grace: float) -> list[int]:
+    return sorted(t.number for t in storage.stale_trials(sid, grace))
+
+
+def test_heartbeats_watch_running_trials_from_their_first_write(storage: Storage) -> None:
+    sid = _study(storage)
+    plain = storage.create_trial(sid)  # ask()'s trials are not watched
+    watched = storage.create_trial(sid, heartbeat=True)
+    queued = storage.create_trial(sid, state=TrialState.WAITING)
+    claimed = storage.claim_waiting_trial(sid, heartbeat=True)
+    assert claimed is not None and claimed.number == queued.number
+    paused = storage.create_trial(sid, heartbeat=True)
+    storage.update_trial(paused.trial_id, state=TrialState.PAUSED)
+    assert _stale(storage, sid, 60.0) == []
+    time.sleep(0.3)
+    assert _stale(storage, sid, 0.1) == [watched.number, claimed.number]
+    storage.update_trial(paused.trial_id, state=TrialState.RUNNING, heartbeat=True)  # resumed
+    _, version = storage.get_trials(sid)
+    storage.beat([watched.trial_id, plain.trial_id])
+    assert storage.get_trials(sid, since_version=version)[0] == []  # a beat is no trial write
+    assert _stale(storage, sid, 0.1) == [claimed.number]
+    time.sleep(0.3)
+    storage.update_trial(claimed.trial_id, state=TrialState.COMPLETE, values=[1.0])
+    assert _stale(storage, sid, 0.1) == [watched.number, paused.number]
+    assert plain.number not in _stale(storage, sid, 0.0)
+
+
+def test_a_stale_trial_of_another_study_is_not_listed(storage: Storage) -> None:
+    one, other = _study(storage), _study(storage)
+    storage.create_trial(one, heartbeat=True)
+    time.sleep(0.15)
+    assert _stale(storage, other, 0.05) == [] and _stale(storage, one, 0.05) == [0]

@@ -358,3 +358,46 @@ def test_kill_9_keeps_completed_trials(tmp_path: Path) -> None:
     trials = study.trials
     assert [t.number for t in trials] == list(range(before + 3))
     assert all(t.state == TrialState.COMPLETE for t in trials[before:])
+
+
+# -- schema 1 -> 2 (heartbeats) ----------------------------------------------------------------
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return _url(tmp_path)
+    return str(request.getfixturevalue("fresh_postgres_url"))
+
+
+def _as_schema_1(url: str) -> None:
+    """Turn a database into the layout hyperscout's schema 1 wrote (no heartbeat column)."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE hs_trials DROP COLUMN heartbeat"))
+        conn.execute(sa.text("UPDATE hs_meta SET value = '1' WHERE key = 'schema_version'"))
+    engine.dispose()
+
+
+def test_a_schema_1_database_is_upgraded_with_its_data(fresh_url: str) -> None:
+    old = SQLStorage(fresh_url)
+    sid = old.create_study("kept", MIN)
+    done = old.create_trial(sid, params={"x": (Float(0, 1), 0.25)})
+    done = old.update_trial(done.trial_id, state=TrialState.COMPLETE, values=[0.5])
+    running = old.create_trial(sid, system_attrs={"k": [1, 2]})
+    old.close()
+    _as_schema_1(fresh_url)
+    engine = sa.create_engine(fresh_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        assert "heartbeat" not in {c["name"] for c in sa.inspect(conn).get_columns("hs_trials")}
+    upgraded = SQLStorage(fresh_url)
+    with engine.connect() as conn:
+        assert "heartbeat" in {c["name"] for c in sa.inspect(conn).get_columns("hs_trials")}
+        version = conn.execute(sa.text("SELECT value FROM hs_meta")).scalar()
+    engine.dispose()
+    assert version == str(_sql_schema.SCHEMA_VERSION) == "2"
+    assert upgraded.get_trial(done.trial_id) == done
+    assert upgraded.get_trial(running.trial_id) == running
+    assert upgraded.stale_trials(sid, 0.0) == []  # old RUNNING trials were never watched
+    watched = upgraded.create_trial(sid, heartbeat=True)
+    time.sleep(0.05)
+    assert [t.number for t in upgraded.stale_trials(sid, 0.01)] == [watched.number]
+    upgraded.close()

@@ -9,6 +9,12 @@ Every backend (in-memory, SQL) implements these methods with the same behaviour,
 * Each study keeps a version counter: every trial write stamps the trial with a new version, so
   ``get_trials(study_id, since_version=v)`` returns only what changed after ``v``.
 * ``claim_waiting_trial`` hands a WAITING trial to exactly one caller.
+* Heartbeats: a write with ``heartbeat=True`` that leaves a trial RUNNING starts *watching* it,
+  in the same transaction (so no trial is ever RUNNING and watched without a first beat);
+  :meth:`Storage.beat` renews the beat, any write to another state stops watching, and
+  :meth:`Storage.stale_trials` lists watched RUNNING trials whose beat is older than a grace
+  period. Trials made by plain ``ask()`` are not watched (a later ``tell`` may come from
+  another process, hours later).
 * Parameters are stored as internal floats next to their distribution (``space.py``).
 """
 
@@ -73,11 +79,13 @@ class Storage(Protocol):
         values: Sequence[float] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        heartbeat: bool = False,
     ) -> FrozenTrial:
-        """Create a trial with the next number; ``datetime_start`` is set unless WAITING."""
+        """Create a trial with the next number; ``datetime_start`` is set unless WAITING;
+        ``heartbeat`` watches a RUNNING one from its creation."""
         ...
 
-    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+    def claim_waiting_trial(self, study_id: int, *, heartbeat: bool = False) -> FrozenTrial | None:
         """Atomically move the oldest WAITING trial to RUNNING and return it (None if none)."""
         ...
 
@@ -93,8 +101,10 @@ class Storage(Protocol):
         system_attrs: Mapping[str, Any] | None = None,
         expected_states: Collection[TrialState] | None = None,
         expected_attrs: Mapping[str, Any] | None = None,
+        heartbeat: bool = False,
     ) -> FrozenTrial:
-        """Apply all given changes atomically and return the new snapshot.
+        """Apply all given changes atomically and return the new snapshot (``heartbeat`` with
+        ``state=RUNNING`` watches the trial from this write on).
 
         Raises TrialStateError if the trial is finished, its state is not in
         ``expected_states``, or a system attribute differs from ``expected_attrs`` (absent
@@ -117,6 +127,14 @@ class Storage(Protocol):
     def get_trials(self, study_id: int, *, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
         """Trials written after ``since_version`` (all for 0), ordered by number, and the
         study's current version to pass next time."""
+        ...
+
+    def beat(self, trial_ids: Collection[int]) -> None:
+        """Renew the heartbeat of the watched RUNNING trials among ``trial_ids``."""
+        ...
+
+    def stale_trials(self, study_id: int, grace_seconds: float) -> list[FrozenTrial]:
+        """Watched RUNNING trials whose last heartbeat is older than ``grace_seconds``."""
         ...
 
     def close(self) -> None:

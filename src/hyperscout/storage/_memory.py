@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,7 @@ class InMemoryStorage:
         self._trial_study: dict[int, int] = {}
         self._next_study = 0
         self._next_trial = 0
+        self._beats: dict[int, float] = {}  # watched RUNNING trial id -> monotonic time
 
     def __repr__(self) -> str:
         return "InMemoryStorage()"
@@ -216,10 +218,13 @@ class InMemoryStorage:
         values: Sequence[float] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        heartbeat: bool = False,
     ) -> FrozenTrial:
         with self._lock:
             rec = self._study(study_id)
             trial_id = self._next_trial
+            if heartbeat and state == TrialState.RUNNING:
+                self._beats[trial_id] = time.monotonic()
             now = _utcnow()
             trial = FrozenTrial(
                 trial_id=trial_id,
@@ -241,13 +246,13 @@ class InMemoryStorage:
                 rec.waiting.append(trial_id)
             return self._stamp(study_id, trial)
 
-    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+    def claim_waiting_trial(self, study_id: int, *, heartbeat: bool = False) -> FrozenTrial | None:
         with self._lock:
             rec = self._study(study_id)
             while rec.waiting:
                 tid = rec.waiting.pop(0)
                 if self._trials[tid].state == TrialState.WAITING:
-                    return self.update_trial(tid, state=TrialState.RUNNING)
+                    return self.update_trial(tid, state=TrialState.RUNNING, heartbeat=heartbeat)
             return None
 
     def update_trial(
@@ -262,12 +267,17 @@ class InMemoryStorage:
         system_attrs: Mapping[str, Any] | None = None,
         expected_states: Collection[TrialState] | None = None,
         expected_attrs: Mapping[str, Any] | None = None,
+        heartbeat: bool = False,
     ) -> FrozenTrial:
         with self._lock:
             old = self.get_trial(trial_id)
             check_expected(old, expected_states, expected_attrs)
             study_id = self._trial_study[trial_id]
             changes: dict[str, Any] = {}
+            if heartbeat and state == TrialState.RUNNING:
+                self._beats[trial_id] = time.monotonic()
+            elif state is not None and state != TrialState.RUNNING:
+                self._beats.pop(trial_id, None)
             if state is not None and state != old.state:
                 changes["state"] = state
                 if state == TrialState.RUNNING and old.datetime_start is None:
@@ -314,6 +324,25 @@ class InMemoryStorage:
                 ids = set(rec.changes[since_version:])
             trials = sorted((self._trials[t] for t in ids), key=lambda t: t.number)
             return trials, version
+
+    def beat(self, trial_ids: Collection[int]) -> None:
+        """Record a heartbeat of the watched RUNNING trials among ``trial_ids``."""
+        with self._lock:
+            now = time.monotonic()
+            for tid in trial_ids:
+                if tid in self._beats and self._trials[tid].state == TrialState.RUNNING:
+                    self._beats[tid] = now
+
+    def stale_trials(self, study_id: int, grace_seconds: float) -> list[FrozenTrial]:
+        """Watched RUNNING trials whose last heartbeat is older than ``grace_seconds``."""
+        with self._lock:
+            limit = time.monotonic() - grace_seconds
+            rec = self._study(study_id)
+            return [
+                self._trials[t]
+                for t in rec.trial_ids
+                if self._trials[t].state == TrialState.RUNNING and self._beats.get(t, limit) < limit
+            ]
 
     def close(self) -> None:
         """Nothing to release."""

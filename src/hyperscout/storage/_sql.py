@@ -42,12 +42,16 @@ from hyperscout.storage._sql_codec import (
 )
 from hyperscout.storage._sql_engine import Database
 from hyperscout.storage._sql_io import (
+    BEAT,
     INSERT_TRIAL,
+    INSERT_TRIAL_BEATING,
+    STALE_TRIALS,
     TRIAL_BY_ID,
     TRIAL_BY_ID_LOCKED,
     TRIALS_OF_STUDY,
     TRIALS_SINCE,
     UPDATE_TRIAL,
+    UPDATE_TRIAL_BEATING,
     bump,
     list_studies,
     load_trials,
@@ -224,8 +228,10 @@ class SQLStorage:
         values: Sequence[float] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
+        heartbeat: bool = False,
     ) -> FrozenTrial:
         w = encode_write(TrialState(state), values, params, None, user_attrs, system_attrs)
+        w.beat = heartbeat and w.state == TrialState.RUNNING
         return self._db.write(lambda conn: self._create(conn, study_id, w))
 
     def _create(self, conn: sa.Connection, study_id: int, w: TrialWrite) -> FrozenTrial:
@@ -245,7 +251,7 @@ class SQLStorage:
             "version": version,
         }
         trial = FrozenTrial(
-            trial_id=new_id(conn.execute(INSERT_TRIAL, row)),
+            trial_id=new_id(conn.execute(INSERT_TRIAL_BEATING if w.beat else INSERT_TRIAL, row)),
             number=n_trials - 1,
             state=state,
             values=checked,
@@ -260,7 +266,7 @@ class SQLStorage:
         write_children(conn, trial.trial_id, w)
         return trial
 
-    def claim_waiting_trial(self, study_id: int) -> FrozenTrial | None:
+    def claim_waiting_trial(self, study_id: int, *, heartbeat: bool = False) -> FrozenTrial | None:
         params = {"b_study_id": study_id}
 
         def peek(conn: sa.Connection) -> int | None:
@@ -280,7 +286,7 @@ class SQLStorage:
             trial_id = conn.execute(stmt, params).scalar()
             if trial_id is None:
                 return None
-            w = TrialWrite(state=TrialState.RUNNING, expected=(TrialState.WAITING,))
+            w = TrialWrite(state=TrialState.RUNNING, expected=(TrialState.WAITING,), beat=heartbeat)
             return self._apply(conn, int(trial_id), w)
 
         return self._db.write(claim)
@@ -297,6 +303,7 @@ class SQLStorage:
         system_attrs: Mapping[str, Any] | None = None,
         expected_states: Collection[TrialState] | None = None,
         expected_attrs: Mapping[str, Any] | None = None,
+        heartbeat: bool = False,
     ) -> FrozenTrial:
         w = encode_write(
             state,
@@ -308,6 +315,7 @@ class SQLStorage:
             expected_states,
             expected_attrs,
         )
+        w.beat = heartbeat and state == TrialState.RUNNING
         return self._db.write(lambda conn: self._apply(conn, trial_id, w))
 
     def _apply(self, conn: sa.Connection, trial_id: int, w: TrialWrite) -> FrozenTrial:
@@ -327,6 +335,8 @@ class SQLStorage:
             if w.state.is_finished():
                 changes["datetime_complete"] = _utcnow()
                 row["datetime_complete"] = to_db_time(changes["datetime_complete"])
+            if w.state != TrialState.RUNNING:
+                row["heartbeat"] = None  # nobody runs it any more: nothing to watch
         if w.values is not None:
             changes["values"] = check_values(w.values, len(self._study_directions(conn, study_id)))
             row["values_json"] = dump_values(changes["values"])
@@ -339,7 +349,8 @@ class SQLStorage:
         if w.system_attrs:
             changes["system_attrs"] = {**old.system_attrs, **w.system_attrs}
         row["version"], _ = bump(conn, study_id, new_trial=False)
-        conn.execute(UPDATE_TRIAL, row)
+        beating = w.beat and (w.state or old.state) == TrialState.RUNNING
+        conn.execute(UPDATE_TRIAL_BEATING if beating else UPDATE_TRIAL, row)
         write_children(conn, trial_id, w)
         return dataclasses.replace(old, **changes)
 
@@ -374,6 +385,19 @@ class SQLStorage:
             return [t for _, t in load_trials(conn, stmt, params)], int(version)
 
         return self._db.read(fn)
+
+    # -- heartbeats -------------------------------------------------------------------------
+    def beat(self, trial_ids: Collection[int]) -> None:
+        """Record a heartbeat of the watched RUNNING trials among ``trial_ids`` (on the
+        database's clock; the study version is not bumped: readers need not see it)."""
+        ids = [int(t) for t in trial_ids]
+        if ids:
+            self._db.write(lambda conn: conn.execute(BEAT, {"b_ids": ids}))
+
+    def stale_trials(self, study_id: int, grace_seconds: float) -> list[FrozenTrial]:
+        """Watched RUNNING trials whose last heartbeat is older than ``grace_seconds``."""
+        params = {"b_study_id": study_id, "b_grace": float(grace_seconds)}
+        return [t for _, t in self._db.read(lambda c: load_trials(c, STALE_TRIALS, params))]
 
     def close(self) -> None:
         """Close the pooled connections (a later call opens new ones)."""

@@ -143,6 +143,7 @@ class TrialWrite:
     system_attrs: dict[str, Any] = field(default_factory=dict)
     expected: Collection[TrialState] | None = None
     expected_attrs: dict[str, Any] = field(default_factory=dict)
+    beat: bool = False  # a write leaving the trial RUNNING starts watching it (heartbeats)
 
 
 def encode_write(

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from hyperscout._records import FrozenTrial, StudySummary, TrialState
 from hyperscout.errors import StorageError, StudyNotFoundError
@@ -35,12 +37,16 @@ from hyperscout.storage._sql_schema import (
 )
 
 __all__ = [
+    "BEAT",
     "INSERT_TRIAL",
+    "INSERT_TRIAL_BEATING",
+    "STALE_TRIALS",
     "TRIALS_OF_STUDY",
     "TRIALS_SINCE",
     "TRIAL_BY_ID",
     "TRIAL_BY_ID_LOCKED",
     "UPDATE_TRIAL",
+    "UPDATE_TRIAL_BEATING",
     "bump",
     "list_studies",
     "load_trials",
@@ -54,6 +60,24 @@ _BATCH = 500  # ids per IN list (SQLite before 3.32 allows 999 bound parameters)
 
 def _p(name: str) -> sa.BindParameter[Any]:
     return sa.bindparam(name)
+
+
+class epoch_now(FunctionElement[float]):
+    """The database server's clock in seconds since the epoch: heartbeats of workers on many
+    machines are compared on one clock, never on the workers' own."""
+
+    type = sa.Double()
+    inherit_cache = True
+
+
+@compiles(epoch_now, "postgresql")
+def _epoch_now_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return "EXTRACT(EPOCH FROM clock_timestamp())::double precision"
+
+
+@compiles(epoch_now)
+def _epoch_now_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return "((julianday('now') - 2440587.5) * 86400.0)"
 
 
 TRIAL_BY_ID = sa.select(trials).where(trials.c.trial_id == _p("b_trial_id"))
@@ -73,6 +97,25 @@ _BUMP_RETURNING = {
     for new, stmt in ((False, _BUMP), (True, _BUMP_NEW))
 }
 INSERT_TRIAL = trials.insert()
+#: A RUNNING trial created with its first heartbeat, in the same statement.
+INSERT_TRIAL_BEATING = trials.insert().values(heartbeat=epoch_now())
+UPDATE_TRIAL_BEATING = UPDATE_TRIAL.values(heartbeat=epoch_now())
+_beat_ids: sa.BindParameter[list[int]] = sa.bindparam("b_ids", expanding=True)
+#: A heartbeat of watched RUNNING trials; no version bump (readers need not see it).
+BEAT = (
+    sa.update(trials)
+    .where(
+        trials.c.trial_id.in_(_beat_ids),
+        trials.c.state == TrialState.RUNNING.value,
+        trials.c.heartbeat.is_not(None),
+    )
+    .values(heartbeat=epoch_now())
+)
+#: Watched RUNNING trials of a study whose last heartbeat is older than ``b_grace`` seconds.
+STALE_TRIALS = TRIALS_OF_STUDY.where(
+    trials.c.state == TrialState.RUNNING.value,
+    trials.c.heartbeat < epoch_now() - _p("b_grace"),
+)
 _COUNTERS = sa.select(studies.c.version, studies.c.n_trials).where(_BUMP_WHERE)
 
 

@@ -29,8 +29,16 @@ __all__ = [
 #: An upgrade step: runs inside the schema transaction, must keep every row of user data.
 Migration = Callable[[sa.Connection], None]
 
+
+def _add_heartbeat(conn: sa.Connection) -> None:
+    """Schema 1 -> 2: ``hs_trials.heartbeat``, the database clock's time (seconds since the
+    epoch) of a RUNNING trial's last heartbeat; NULL for trials nobody watches."""
+    kind = "DOUBLE PRECISION" if conn.dialect.name == "postgresql" else "FLOAT"
+    conn.execute(sa.text(f"ALTER TABLE hs_trials ADD COLUMN heartbeat {kind}"))
+
+
 #: ``MIGRATIONS[i]`` upgrades a database from schema ``i + 1`` to ``i + 2``. Append, never edit.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [_add_heartbeat]
 
 #: The schema this code writes. Version 1 is the first released layout.
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
@@ -90,6 +98,8 @@ trials = sa.Table(
     sa.Column("datetime_start", sa.DateTime, nullable=True),  # naive UTC
     sa.Column("datetime_complete", sa.DateTime, nullable=True),
     sa.Column("version", sa.BigInteger, nullable=False),  # study version of the last write
+    # database clock (epoch seconds) of a watched RUNNING trial's last heartbeat; schema 2
+    sa.Column("heartbeat", sa.Double, nullable=True),
     sa.UniqueConstraint("study_id", "number"),
     sa.Index("ix_hs_trials_study_version", "study_id", "version"),
     sa.Index("ix_hs_trials_study_state", "study_id", "state"),
