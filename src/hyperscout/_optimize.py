@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperscout._progress import ProgressBar
 from hyperscout._records import LIVE_STATES, FrozenTrial, TrialState
+from hyperscout._worker import StudyBudget
 from hyperscout.errors import (
     HyperscoutError,
     InvalidArgumentError,
@@ -193,7 +194,7 @@ def _after(
 def _worker(
     study: Study,
     objective: Objective,
-    budget: Budget,
+    budget: Budget | StudyBudget,
     catch: tuple[type[BaseException], ...],
     callbacks: Sequence[Callback],
     bar: ProgressBar | None,
@@ -226,22 +227,32 @@ def run_optimize(
     callbacks: Sequence[Callback],
     show_progress: bool,
     executor: str,
+    shared: bool = False,
 ) -> None:
-    """Implementation of :meth:`Study.optimize`."""
+    """Implementation of :meth:`Study.optimize` (and, with ``shared``, of :meth:`Study.work`:
+    the budget is the study's stored one, shared by all its workers)."""
     if not callable(objective):
         raise InvalidArgumentError(f"`objective` must be callable, got {objective!r}")
     n_jobs = _check_args(n_trials, timeout, n_jobs, executor)
     study._stop_flag.clear()
-    bar = ProgressBar(n_trials, timeout) if show_progress else None
+    budget: Budget | StudyBudget
+    if shared:
+        spec = study.budget
+        budget = StudyBudget(study, spec, study._stop_flag)
+        remaining = None if spec["deadline"] is None else max(spec["deadline"] - time.time(), 0)
+        bar = ProgressBar(spec["n_trials"], remaining) if show_progress else None
+    else:
+        budget = Budget(n_trials, timeout, study._stop_flag)
+        bar = ProgressBar(n_trials, timeout) if show_progress else None
     try:
         if executor == "process":
             from hyperscout._processes import run_processes
 
             run_processes(study, objective, n_trials, timeout, n_jobs, catch, callbacks, bar)
         elif n_jobs == 1:
-            _run_sequential(study, objective, n_trials, timeout, catch, callbacks, bar)
+            _run_sequential(study, objective, budget, catch, callbacks, bar)
         else:
-            _run_threads(study, objective, n_trials, timeout, n_jobs, catch, callbacks, bar)
+            _run_threads(study, objective, budget, n_jobs, catch, callbacks, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -250,13 +261,11 @@ def run_optimize(
 def _run_sequential(
     study: Study,
     objective: Objective,
-    n_trials: int | None,
-    timeout: float | None,
+    budget: Budget | StudyBudget,
     catch: tuple[type[BaseException], ...],
     callbacks: Sequence[Callback],
     bar: ProgressBar | None,
 ) -> None:
-    budget = Budget(n_trials, timeout, study._stop_flag)
     try:
         run_jobs(
             study,
@@ -273,14 +282,12 @@ def _run_sequential(
 def _run_threads(
     study: Study,
     objective: Objective,
-    n_trials: int | None,
-    timeout: float | None,
+    budget: Budget | StudyBudget,
     n_jobs: int,
     catch: tuple[type[BaseException], ...],
     callbacks: Sequence[Callback],
     bar: ProgressBar | None,
 ) -> None:
-    budget = Budget(n_trials, timeout, study._stop_flag)
     in_flight: set[Trial] = set()
     errors: list[BaseException] = []
     lock = threading.Lock()

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from hyperscout._records import FrozenTrial, TrialState
 from hyperscout._version import __version__
-from hyperscout.errors import HyperscoutError, StudyNotFoundError
+from hyperscout.errors import HyperscoutError, InvalidArgumentError, StudyNotFoundError
 from hyperscout.storage import DEFAULT_URL, Storage, get_storage
 
 __all__ = ["main"]
@@ -124,6 +124,77 @@ def _cmd_create(args: argparse.Namespace, out: TextIO) -> None:
         load_if_exists=args.skip_if_exists,
     )
     out.write(f"{study.study_name}\n")
+    study.storage.close()
+
+
+def load_objective(spec: str) -> Callable[..., Any]:
+    """The function ``module:function`` (a module importable from the current directory) or
+    ``path/to/file.py:function``."""
+    import importlib
+    import importlib.util
+
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise InvalidArgumentError(
+            f"`--objective` must be module:function or path/to/file.py:function, got {spec!r}"
+        )
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise InvalidArgumentError(f"`--objective`: no file {path}")
+            loaded = importlib.util.spec_from_file_location(path.stem, path)
+            if loaded is None or loaded.loader is None:
+                raise InvalidArgumentError(f"`--objective`: cannot load {path}")
+            module = importlib.util.module_from_spec(loaded)
+            sys.modules[path.stem] = module  # process workers and pickling find it
+            loaded.loader.exec_module(module)
+        else:
+            if "" not in sys.path and os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidArgumentError(
+            f"`--objective`: cannot import {module_name!r} ({exc}): run from the directory "
+            "that holds it, or set PYTHONPATH"
+        ) from None
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise InvalidArgumentError(f"`--objective`: {module_name} has no function {attr!r}")
+    return func  # type: ignore[no-any-return]
+
+
+def _cmd_worker(args: argparse.Namespace, out: TextIO) -> None:
+    from hyperscout.study import create_study, load_study
+
+    objective = load_objective(args.objective)
+    if args.create:
+        study = create_study(
+            study_name=args.study,
+            storage=args.storage,
+            direction=args.direction,
+            sampler=args.sampler,
+            scheduler=args.scheduler,
+            load_if_exists=True,
+        )
+    else:
+        _open(args.storage, must_exist=True).close()
+        study = load_study(args.study, args.storage, sampler=args.sampler, scheduler=args.scheduler)
+    if args.n_trials is not None or args.timeout is not None or args.target is not None:
+        study.set_budget(n_trials=args.n_trials, timeout=args.timeout, target=args.target)
+    budget = study.budget
+    if all(v is None for v in budget.values()):
+        print(
+            "hyperscout: warning: the study has no budget (--n-trials, --timeout or --target): "
+            "this worker runs until it is stopped (Ctrl-C)",
+            file=sys.stderr,
+        )
+    study.work(objective, n_jobs=args.n_jobs, show_progress=args.progress)
+    finished = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    out.write(f"study {study.study_name}: {len(finished)} trials complete")
+    if finished and len(study.directions) == 1:
+        out.write(f", best value {study.best_value:.6g}, params {study.best_params}")
+    out.write("\n")
     study.storage.close()
 
 
@@ -322,6 +393,24 @@ def _parser() -> argparse.ArgumentParser:
     p = add("delete-study", "Delete a study and all its trials.", _cmd_delete)
     p.add_argument("study", help="study name")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+
+    p = add(
+        "worker",
+        "Attach to a study and run trials until its shared budget is spent (start one per "
+        "machine or core, all on the same --storage).",
+        _cmd_worker,
+    )
+    p.add_argument("--study", required=True, help="study name")
+    p.add_argument("--objective", required=True, help="module:function or path/to/file.py:function")
+    p.add_argument("--n-trials", type=int, help="set the study's budget: at most N trials")
+    p.add_argument("--timeout", type=float, help="set the study's budget: no new trial after S s")
+    p.add_argument("--target", type=float, help="set the study's budget: stop at this value")
+    p.add_argument("--sampler", help="sampler name (default: TPE)")
+    p.add_argument("--scheduler", help="scheduler name (default: FIFO)")
+    p.add_argument("--n-jobs", type=int, default=1, help="trials run at once in this worker")
+    p.add_argument("--create", action="store_true", help="create the study if it is missing")
+    p.add_argument("--direction", default="minimize", choices=["minimize", "maximize"])
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
 
     p = add("export", "Export the trials of a study as CSV or JSON.", _cmd_export)
     p.add_argument("study", help="study name")

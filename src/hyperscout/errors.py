@@ -56,6 +56,10 @@ class ScheduleFinished(SearchSpaceExhausted):
     """The scheduler has nothing more to run (e.g. every bracket of its schedule is done)."""
 
 
+class StudyBudgetSpent(HyperscoutError):
+    """The study holds as many trials as its budget allows (``study.set_budget(n_trials=...)``)."""
+
+
 class MissingDependencyError(HyperscoutError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -47,6 +47,7 @@ from hyperscout.errors import (
     InvalidArgumentError,
     InvalidTypeError,
     ScheduleFinished,
+    StudyBudgetSpent,
     TrialNotFoundError,
     TrialStateError,
 )
@@ -352,7 +353,12 @@ class Study:
                 counted = job.checkpoint_from is None
                 if counted and budget is not None and not budget.claim():
                     continue  # another worker took the last new trial: only resumptions now
-                started = self._start_new(job, declared, view, watch)
+                try:
+                    started = self._start_new(
+                        job, declared, view, watch, getattr(budget, "limit", None)
+                    )
+                except StudyBudgetSpent:
+                    continue  # the study is full: only resumptions now
                 if started is not None:
                     return started
                 continue  # the donor or the replaced trial changed under us: ask again
@@ -394,6 +400,7 @@ class Study:
         declared: dict[str, Distribution] | None,
         view: StudyView | None,
         watch: bool = False,
+        max_trials: int | None = None,
     ) -> Trial | None:
         """Create (or take an enqueued) trial for ``job``. For a branch of another trial
         (``checkpoint_from``, ``replaces``): stage the donor's checkpoint, then end the replaced
@@ -431,6 +438,7 @@ class Study:
                 state=TrialState.RUNNING,
                 system_attrs=attrs or None,
                 heartbeat=watch,
+                max_trials=max_trials,
             )
         elif attrs:
             queued = frozen.system_attrs.get(FIXED_PARAMS_KEY, {})
@@ -720,6 +728,64 @@ class Study:
     def stop(self) -> None:
         """Ask a running ``optimize`` to start no new trial (callable from a callback)."""
         self._stop_flag.set()
+
+    # -- shared budget and workers ------------------------------------------------------------
+    def set_budget(
+        self,
+        *,
+        n_trials: int | None = None,
+        timeout: float | None = None,
+        target: float | None = None,
+    ) -> None:
+        """Store the budget that every worker of the study shares (:meth:`work`,
+        ``hyperscout worker``): at most ``n_trials`` trials in the study, no new trial
+        ``timeout`` seconds from now, none once a trial reached ``target``. None: no limit.
+
+        Example:
+            >>> study.set_budget(n_trials=200, timeout=3600)  # doctest: +SKIP
+        """
+        from hyperscout._worker import BUDGET_KEY, budget_spec
+
+        spec = budget_spec(n_trials, timeout, target, len(self._directions))
+        self._storage.set_study_attr(self._study_id, BUDGET_KEY, spec, system=True)
+
+    @property
+    def budget(self) -> dict[str, Any]:
+        """The stored budget: ``n_trials``, ``deadline`` (epoch seconds) and ``target``."""
+        from hyperscout._worker import BUDGET_KEY
+
+        stored = self._storage.get_study_attrs(self._study_id, system=True).get(BUDGET_KEY)
+        return dict(stored or {"n_trials": None, "deadline": None, "target": None})
+
+    def work(
+        self,
+        objective: Objective,
+        n_jobs: int = 1,
+        *,
+        catch: tuple[type[BaseException], ...] = (Exception,),
+        callbacks: Sequence[Callback] = (),
+        show_progress: bool = False,
+    ) -> None:
+        """Run trials as one of the study's workers until the budget stored with
+        :meth:`set_budget` is spent (by all workers together), or :meth:`stop`.
+
+        Start as many workers as you like, on any machine that reaches the storage:
+        ``hs.load_study(name, url).work(objective)`` or ``hyperscout worker``.
+        """
+        from hyperscout._optimize import run_optimize
+
+        run_optimize(
+            self,
+            objective,
+            n_trials=None,
+            timeout=None,
+            n_jobs=n_jobs,
+            catch=catch,
+            callbacks=callbacks,
+            show_progress=show_progress,
+            executor="thread",
+            shared=True,
+        )
 
 
 def _directions(direction: Any, directions: Any) -> list[StudyDirection]:

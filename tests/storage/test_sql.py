@@ -369,15 +369,17 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _as_schema_1(url: str) -> None:
-    """Turn a database into the layout hyperscout's schema 1 wrote (no heartbeat column)."""
+    """Turn a database into the layout hyperscout's schema 1 wrote (no heartbeat column, no
+    write log)."""
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.begin() as conn:
         conn.execute(sa.text("ALTER TABLE hs_trials DROP COLUMN heartbeat"))
+        conn.execute(sa.text("DROP TABLE hs_writes"))
         conn.execute(sa.text("UPDATE hs_meta SET value = '1' WHERE key = 'schema_version'"))
     engine.dispose()
 
 
-def test_a_schema_1_database_is_upgraded_with_its_data(fresh_url: str) -> None:
+def test_a_schema_1_database_is_upgraded_to_3_with_its_data(fresh_url: str) -> None:
     old = SQLStorage(fresh_url)
     sid = old.create_study("kept", MIN)
     done = old.create_trial(sid, params={"x": (Float(0, 1), 0.25)})
@@ -391,9 +393,10 @@ def test_a_schema_1_database_is_upgraded_with_its_data(fresh_url: str) -> None:
     upgraded = SQLStorage(fresh_url)
     with engine.connect() as conn:
         assert "heartbeat" in {c["name"] for c in sa.inspect(conn).get_columns("hs_trials")}
+        assert sa.inspect(conn).has_table("hs_writes")
         version = conn.execute(sa.text("SELECT value FROM hs_meta")).scalar()
     engine.dispose()
-    assert version == str(_sql_schema.SCHEMA_VERSION) == "2"
+    assert version == str(_sql_schema.SCHEMA_VERSION) == "3"
     assert upgraded.get_trial(done.trial_id) == done
     assert upgraded.get_trial(running.trial_id) == running
     assert upgraded.stale_trials(sid, 0.0) == []  # old RUNNING trials were never watched

@@ -80,9 +80,11 @@ class Storage(Protocol):
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         heartbeat: bool = False,
+        max_trials: int | None = None,
     ) -> FrozenTrial:
         """Create a trial with the next number; ``datetime_start`` is set unless WAITING;
-        ``heartbeat`` watches a RUNNING one from its creation."""
+        ``heartbeat`` watches a RUNNING one from its creation. Raises StudyBudgetSpent when
+        the study holds ``max_trials`` trials already (checked atomically with the numbering)."""
         ...
 
     def claim_waiting_trial(self, study_id: int, *, heartbeat: bool = False) -> FrozenTrial | None:

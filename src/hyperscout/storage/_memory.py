@@ -15,6 +15,7 @@ from hyperscout.errors import (
     DuplicatedStudyError,
     InvalidArgumentError,
     ParamConflictError,
+    StudyBudgetSpent,
     StudyNotFoundError,
     TrialNotFoundError,
     TrialStateError,
@@ -219,9 +220,12 @@ class InMemoryStorage:
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         heartbeat: bool = False,
+        max_trials: int | None = None,
     ) -> FrozenTrial:
         with self._lock:
             rec = self._study(study_id)
+            if max_trials is not None and len(rec.trial_ids) >= max_trials:
+                raise StudyBudgetSpent(f"the study holds its budget of {max_trials} trials")
             trial_id = self._next_trial
             if heartbeat and state == TrialState.RUNNING:
                 self._beats[trial_id] = time.monotonic()

@@ -27,6 +27,7 @@ from hyperscout.errors import (
     DuplicatedStudyError,
     InvalidTypeError,
     StorageError,
+    StudyBudgetSpent,
     StudyNotFoundError,
     TrialNotFoundError,
 )
@@ -229,14 +230,20 @@ class SQLStorage:
         user_attrs: Mapping[str, Any] | None = None,
         system_attrs: Mapping[str, Any] | None = None,
         heartbeat: bool = False,
+        max_trials: int | None = None,
     ) -> FrozenTrial:
         w = encode_write(TrialState(state), values, params, None, user_attrs, system_attrs)
         w.beat = heartbeat and w.state == TrialState.RUNNING
-        return self._db.write(lambda conn: self._create(conn, study_id, w))
+        return self._db.write(lambda conn: self._create(conn, study_id, w, max_trials))
 
-    def _create(self, conn: sa.Connection, study_id: int, w: TrialWrite) -> FrozenTrial:
+    def _create(
+        self, conn: sa.Connection, study_id: int, w: TrialWrite, max_trials: int | None = None
+    ) -> FrozenTrial:
         state = w.state or TrialState.RUNNING
         version, n_trials = bump(conn, study_id, new_trial=True)
+        if max_trials is not None and n_trials > max_trials:
+            # raising rolls the counter back: trial numbers stay gap-free
+            raise StudyBudgetSpent(f"the study holds its budget of {max_trials} trials")
         checked = check_values(w.values, len(self._study_directions(conn, study_id)))
         now = _utcnow()
         start = None if state == TrialState.WAITING else now

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ RETRY_S = 120.0
 _PG_TRANSIENT = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock timeout
 _PG_DRIVERS = {"psycopg": ("psycopg", "postgres")}
 _WRITE_OPTION = "hyperscout_write"
+_WRITE_LOG_S = 3600.0  # seconds a write token is kept (a writer checks its own within seconds)
 
 
 def mask_url(url: str) -> str:
@@ -103,6 +105,16 @@ def _sqlite_path(parsed: sa.URL, display: str) -> Path | None:
             f"{err.strerror or err}; check the path and its permissions"
         ) from None
     return path
+
+
+def _log_write(conn: sa.Connection, token: str) -> None:
+    """Record a write's token in its own transaction (and prune old tokens now and then)."""
+    from hyperscout.storage._sql_io import epoch_now
+    from hyperscout.storage._sql_schema import writes
+
+    conn.execute(writes.insert().values(token=token, at=epoch_now()))
+    if random.random() < 1 / 256:
+        conn.execute(writes.delete().where(writes.c.at < epoch_now() - _WRITE_LOG_S))
 
 
 def _first_line(err: BaseException) -> str:
@@ -198,6 +210,9 @@ class Database:
             self._pid = os.getpid()
         deadline = time.monotonic() + RETRY_S
         delay = 0.002
+        # A server database logs each write's token in the transaction, so a COMMIT cut off
+        # by a dropped connection can be checked instead of failing or applying twice.
+        token = secrets.token_hex(16) if write and self.dialect != "sqlite" else None
         while True:
             committing = False
             try:
@@ -208,9 +223,16 @@ class Database:
                         conn.execution_options(isolation_level="REPEATABLE READ")
                     with conn.begin():
                         result = fn(conn)
+                        if token is not None:
+                            _log_write(conn, token)
                         committing = write
                     return result
             except exc.DBAPIError as err:
+                if committing and token is not None and err.connection_invalidated:
+                    landed = self._landed(token, deadline)
+                    if landed:
+                        return result  # the COMMIT went through before the connection dropped
+                    committing = False  # it did not: the whole transaction is retried
                 if not _is_transient(err, committing):
                     raise self.error(err) from err
                 if time.monotonic() + delay > deadline:
@@ -222,6 +244,23 @@ class Database:
                 raise self.error(err) from err
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.25)
+
+    def _landed(self, token: str, deadline: float) -> bool:
+        """Whether the write that logged ``token`` was committed (asked on a new connection,
+        retried while the server is unreachable, until ``deadline``)."""
+        from hyperscout.storage._sql_schema import writes
+
+        query = sa.select(writes.c.token).where(writes.c.token == token)
+        delay = 0.01
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    return conn.execute(query).first() is not None
+            except exc.DBAPIError as err:
+                if time.monotonic() + delay > deadline:
+                    raise self.error(err) from err
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def error(self, err: BaseException) -> StorageError:
         """A StorageError naming the (masked) URL for a database failure."""

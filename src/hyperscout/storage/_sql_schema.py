@@ -24,6 +24,7 @@ __all__ = [
     "trial_intermediate",
     "trial_params",
     "trials",
+    "writes",
 ]
 
 #: An upgrade step: runs inside the schema transaction, must keep every row of user data.
@@ -37,8 +38,13 @@ def _add_heartbeat(conn: sa.Connection) -> None:
     conn.execute(sa.text(f"ALTER TABLE hs_trials ADD COLUMN heartbeat {kind}"))
 
 
+def _add_write_log(conn: sa.Connection) -> None:
+    """Schema 2 -> 3: ``hs_writes``, the tokens of recent write transactions."""
+    writes.create(conn)
+
+
 #: ``MIGRATIONS[i]`` upgrades a database from schema ``i + 1`` to ``i + 2``. Append, never edit.
-MIGRATIONS: list[Migration] = [_add_heartbeat]
+MIGRATIONS: list[Migration] = [_add_heartbeat, _add_write_log]
 
 #: The schema this code writes. Version 1 is the first released layout.
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
@@ -134,6 +140,17 @@ trial_attrs = sa.Table(
     sa.Column("key", sa.Text, nullable=False),
     sa.Column("value", sa.Text, nullable=False),  # JSON
     sa.UniqueConstraint("trial_id", "system", "key"),
+)
+
+
+#: One row per recent write transaction on a server database (schema 3): when the connection
+#: drops during COMMIT, the writer looks for its token to learn whether the write landed, and
+#: retries only if it did not, so no write is applied twice. Rows older than an hour are pruned.
+writes = sa.Table(
+    "hs_writes",
+    metadata,
+    sa.Column("token", sa.String(32), primary_key=True),
+    sa.Column("at", sa.Double, nullable=False),  # database clock, epoch seconds
 )
 
 
