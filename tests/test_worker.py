@@ -103,7 +103,7 @@ def test_workers_survive_killed_database_connections(
                         sa.text(
                             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                             "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                            "AND application_name NOT LIKE 'pg_%' AND backend_type = 'client backend'"
+                            "AND backend_type = 'client backend'"
                         )
                     ).all()
                 )
@@ -204,8 +204,10 @@ def test_the_worker_command_creates_runs_and_prints_the_best(
     (tmp_path / "obj.py").write_text(OBJECTIVE)
     url = f"sqlite:///{tmp_path / 'c.db'}"
     code = main(
-        ["worker", "--storage", url, "--study", "w", "--create", "--n-trials", "5"]
-        + ["--objective", f"{tmp_path / 'obj.py'}:objective", "--sampler", "random"]
+        [
+            *("worker", "--storage", url, "--study", "w", "--create", "--n-trials", "5"),
+            *("--objective", f"{tmp_path / 'obj.py'}:objective", "--sampler", "random"),
+        ]
     )
     assert code == 0
     assert "study w: 5 trials complete, best value" in capsys.readouterr().out
