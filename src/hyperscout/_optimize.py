@@ -76,8 +76,10 @@ def _check_args(n_trials: Any, timeout: Any, n_jobs: Any, executor: Any) -> int:
         raise InvalidArgumentError(f"`timeout` must be a number of seconds > 0, got {timeout!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise InvalidArgumentError(f"`n_jobs` must be >= 1 or -1 (one per CPU), got {n_jobs!r}")
-    if executor not in ("thread", "process"):
-        raise InvalidArgumentError(f"`executor` must be 'thread' or 'process', got {executor!r}")
+    if executor not in ("thread", "process", "ray"):
+        raise InvalidArgumentError(
+            f"`executor` must be 'thread', 'process' or 'ray', got {executor!r}"
+        )
     return os.cpu_count() or 1 if n_jobs == -1 else n_jobs
 
 
@@ -98,7 +100,18 @@ def run_one(
     got = study._next_trial(None, budget, watch=True)
     if got is None or isinstance(got, Wait):
         return got
-    trial: Trial = got
+    return run_trial(study, got, objective, catch, in_flight)
+
+
+def run_trial(
+    study: Study,
+    trial: Trial,
+    objective: Objective,
+    catch: tuple[type[BaseException], ...],
+    in_flight: set[Trial] | None = None,
+) -> FrozenTrial:
+    """Run the objective on a started trial (heartbeats while it runs, if it is watched) and
+    tell the result; an exception outside ``catch`` fails the trial and propagates."""
     if in_flight is not None:
         in_flight.add(trial)
     beats = study._heartbeats if trial._guard is not None else None
@@ -228,12 +241,17 @@ def run_optimize(
     show_progress: bool,
     executor: str,
     shared: bool = False,
+    resources: dict[str, float] | None = None,
 ) -> None:
     """Implementation of :meth:`Study.optimize` (and, with ``shared``, of :meth:`Study.work`:
     the budget is the study's stored one, shared by all its workers)."""
     if not callable(objective):
         raise InvalidArgumentError(f"`objective` must be callable, got {objective!r}")
     n_jobs = _check_args(n_trials, timeout, n_jobs, executor)
+    if resources is not None and executor != "ray":
+        raise InvalidArgumentError(
+            f"`resources` applies to executor='ray' only, got executor={executor!r}"
+        )
     study._stop_flag.clear()
     budget: Budget | StudyBudget
     if shared:
@@ -249,6 +267,10 @@ def run_optimize(
             from hyperscout._processes import run_processes
 
             run_processes(study, objective, n_trials, timeout, n_jobs, catch, callbacks, bar)
+        elif executor == "ray":
+            from hyperscout._ray import run_ray
+
+            run_ray(study, objective, budget, n_jobs, catch, callbacks, bar, resources)
         elif n_jobs == 1:
             _run_sequential(study, objective, budget, catch, callbacks, bar)
         else:

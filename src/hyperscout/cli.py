@@ -189,7 +189,12 @@ def _cmd_worker(args: argparse.Namespace, out: TextIO) -> None:
             "this worker runs until it is stopped (Ctrl-C)",
             file=sys.stderr,
         )
-    study.work(objective, n_jobs=args.n_jobs, show_progress=args.progress)
+    if args.executor == "ray":
+        from hyperscout.errors import require
+
+        ray: Any = require("ray", "ray")
+        ray.init(address=args.address, include_dashboard=False, logging_level="WARNING")
+    study.work(objective, n_jobs=args.n_jobs, show_progress=args.progress, executor=args.executor)
     finished = [t for t in study.trials if t.state == TrialState.COMPLETE]
     out.write(f"study {study.study_name}: {len(finished)} trials complete")
     if finished and len(study.directions) == 1:
@@ -408,6 +413,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", help="sampler name (default: TPE)")
     p.add_argument("--scheduler", help="scheduler name (default: FIFO)")
     p.add_argument("--n-jobs", type=int, default=1, help="trials run at once in this worker")
+    p.add_argument(
+        "--executor",
+        choices=["thread", "ray"],
+        default="thread",
+        help="run the trials in threads of this process, or as Ray actors on a cluster",
+    )
+    p.add_argument(
+        "--address", help="with --executor ray: the cluster to join ('auto': the local one)"
+    )
     p.add_argument("--create", action="store_true", help="create the study if it is missing")
     p.add_argument("--direction", default="minimize", choices=["minimize", "maximize"])
     p.add_argument("--progress", action="store_true", help="show a progress bar")

@@ -695,6 +695,7 @@ class Study:
         callbacks: Sequence[Callback] = (),
         show_progress: bool = False,
         executor: str = "thread",
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` are done or ``timeout`` seconds pass.
 
@@ -708,8 +709,13 @@ class Study:
                 on (logged as warnings). Pass ``()`` to let every exception propagate.
             callbacks: called as ``callback(study, frozen_trial)`` after each trial.
             show_progress: draw a progress bar on stderr with the best value so far.
-            executor: "thread" (default) or "process" (needs a SQL storage and a picklable
-                objective; each process attaches to the same study).
+            executor: "thread" (default), "process" (needs a SQL storage and a picklable
+                objective; each process attaches to the same study) or "ray" (``n_jobs`` trials
+                at once as Ray tasks on the cluster ``ray.init`` connected to, a local one if
+                none; needs a SQL storage the Ray workers reach and
+                ``pip install 'hyperscout[ray]'``).
+            resources: with ``executor="ray"``, what each trial's task asks Ray for, e.g.
+                ``{"num_cpus": 2, "num_gpus": 1}`` (default: one CPU).
         """
         from hyperscout._optimize import run_optimize
 
@@ -723,6 +729,7 @@ class Study:
             callbacks=callbacks,
             show_progress=show_progress,
             executor=executor,
+            resources=dict(resources) if resources is not None else None,
         )
 
     def stop(self) -> None:
@@ -765,15 +772,24 @@ class Study:
         catch: tuple[type[BaseException], ...] = (Exception,),
         callbacks: Sequence[Callback] = (),
         show_progress: bool = False,
+        executor: str = "thread",
+        resources: Mapping[str, Any] | None = None,
     ) -> None:
         """Run trials as one of the study's workers until the budget stored with
         :meth:`set_budget` is spent (by all workers together), or :meth:`stop`.
 
         Start as many workers as you like, on any machine that reaches the storage:
-        ``hs.load_study(name, url).work(objective)`` or ``hyperscout worker``.
+        ``hs.load_study(name, url).work(objective)`` or ``hyperscout worker``. With
+        ``executor="ray"`` this worker runs ``n_jobs`` trials at once on a Ray cluster (see
+        :meth:`optimize`).
         """
         from hyperscout._optimize import run_optimize
 
+        if executor not in ("thread", "ray"):
+            raise InvalidArgumentError(
+                f"`executor` of work() must be 'thread' or 'ray', got {executor!r}: worker "
+                "processes are started one per machine or core, each with its own work()"
+            )
         run_optimize(
             self,
             objective,
@@ -783,8 +799,9 @@ class Study:
             catch=catch,
             callbacks=callbacks,
             show_progress=show_progress,
-            executor="thread",
+            executor=executor,
             shared=True,
+            resources=dict(resources) if resources is not None else None,
         )
 
 
