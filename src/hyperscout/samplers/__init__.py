@@ -21,6 +21,8 @@ __all__ = [
     "DESampler",
     "GPSampler",
     "GridSampler",
+    "NSGAIIISampler",
+    "NSGAIISampler",
     "QMCSampler",
     "RandomSampler",
     "Sampler",
@@ -40,6 +42,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "cmaes": ("hyperscout.samplers._cmaes", "CMAESSampler"),
     "gp": ("hyperscout.samplers.gp", "GPSampler"),
     "de": ("hyperscout.samplers._de", "DESampler"),
+    "nsga2": ("hyperscout.samplers._nsga", "NSGAIISampler"),
+    "nsga3": ("hyperscout.samplers._nsga", "NSGAIIISampler"),
     "auto": ("hyperscout.samplers._auto", "AutoSampler"),
     "multifidelity": ("hyperscout.samplers._multifidelity", "MultiFidelitySampler"),
 }
