@@ -24,7 +24,8 @@ pip_install() {  # pip, minus the noise about local index folders that do not ex
     "${PIP[@]}" "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }
     return "${PIPESTATUS[0]}"
 }
-PEERS=("optuna==5.0.0" "psycopg[binary]>=3.1" "redis" "pytest")
+# ray[tune] for benchmarks/ray_executor.py: hyperscout's Ray executor vs Ray Tune's Tuner.
+PEERS=("optuna==5.0.0" "psycopg[binary]>=3.1" "redis" "pytest" "ray[tune]==2.60.0")
 
 if [[ ! -x "$VENV/bin/python" ]]; then
     echo "creating $VENV"
@@ -36,7 +37,8 @@ ready() {
     "$VENV/bin/python" - <<'EOF' 2>/dev/null
 import importlib, importlib.metadata as md, sys
 import hyperscout
-for m in ["optuna", "optuna.storages.journal", "sqlalchemy", "psycopg", "redis", "pytest"]:
+for m in ["optuna", "optuna.storages.journal", "sqlalchemy", "psycopg", "redis", "pytest",
+          "ray.tune"]:
     importlib.import_module(m)
 ok = md.version("optuna") == "5.0.0" and "site-packages" not in hyperscout.__file__
 try:  # torch is not needed; if something pulled it, it must be the CPU build
@@ -49,7 +51,7 @@ EOF
 }
 
 if [[ -z "${FORCE:-}" ]] && ready; then
-    echo ".venv-storage already has hyperscout[postgres], optuna, psycopg and redis"
+    echo ".venv-storage already has hyperscout[postgres], optuna, psycopg, redis and ray[tune]"
 else
     pip_install -e "$ROOT[postgres]"
     pip_install "${PEERS[@]}"
@@ -58,7 +60,7 @@ fi
 
 "$VENV/bin/python" - <<'EOF'
 import importlib.metadata as md
-names = ["hyperscout", "optuna", "sqlalchemy", "psycopg", "psycopg-binary", "redis"]
+names = ["hyperscout", "optuna", "sqlalchemy", "psycopg", "psycopg-binary", "redis", "ray"]
 def version(name):
     try:
         return md.version(name)

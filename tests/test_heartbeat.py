@@ -206,3 +206,25 @@ def test_bad_policies_are_refused(kwargs: dict[str, float], match: str) -> None:
 def test_a_bad_heartbeat_argument_is_refused() -> None:
     with pytest.raises(InvalidTypeError, match=r"`heartbeat` must be an hs\.Heartbeat"):
         hs.create_study(heartbeat=10)  # type: ignore[arg-type]
+
+
+def test_suggestions_are_written_with_the_next_write_or_beat(url: str) -> None:
+    study = hs.create_study(storage=url, heartbeat=FAST, sampler="random")
+    storage = study._storage
+    seen: dict[str, dict[str, object]] = {}
+
+    def objective(trial: hs.Trial) -> float:
+        trial.suggest_float("x", 0, 1)
+        seen["at once"] = storage.get_trial(trial.trial_id).params
+        time.sleep(FAST.interval * 4)  # a long trial: its beats write what it suggested
+        seen["after beats"] = storage.get_trial(trial.trial_id).params
+        trial.suggest_int("n", 0, 3)
+        raise ValueError("boom")
+
+    study.optimize(objective, n_trials=1)
+    assert seen["at once"] == {} and set(seen["after beats"]) == {"x"}
+    failed = study.trials[0]
+    assert failed.state == TrialState.FAILED and set(failed.params) == {"x", "n"}
+    asked = study.ask()  # ask/tell trials write each suggestion at once
+    asked.suggest_float("y", 0, 1)
+    assert set(storage.get_trial(asked.trial_id).params) == {"y"}

@@ -116,17 +116,18 @@ class Heartbeats:
         self._storage = storage
         self._study_id = study_id
         self._lock = threading.Lock()
-        self._running: set[int] = set()
+        self._running: dict[int, Any] = {}  # trial id -> its Trial (None: beat only)
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_check = 0.0
         self.lost: list[FrozenTrial] = []  # lost PAUSED trials seen, to resume first
 
     # -- beating -------------------------------------------------------------------------------
-    def add(self, trial_id: int) -> None:
-        """Watch ``trial_id`` (already beating since the write that started it)."""
+    def add(self, trial_id: int, trial: Any = None) -> None:
+        """Watch ``trial_id`` (already beating since the write that started it); with its
+        ``trial``, each beat also writes the parameters it suggested since its last write."""
         with self._lock:
-            self._running.add(trial_id)
+            self._running[trial_id] = trial
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="hyperscout-heartbeat", daemon=True
@@ -136,17 +137,20 @@ class Heartbeats:
     def discard(self, trial_id: int) -> None:
         """Stop renewing ``trial_id``'s beat (its run ended)."""
         with self._lock:
-            self._running.discard(trial_id)
+            self._running.pop(trial_id, None)
 
     def _loop(self) -> None:
         while True:
             self._wake.wait(self.policy.interval)
             with self._lock:
                 ids = list(self._running)
+                trials = [t for t in self._running.values() if t is not None]
                 if not ids:
                     self._thread = None
                     return  # a new add() starts another thread
             try:
+                for trial in trials:  # a long trial's parameters become visible to others
+                    trial._flush()
                 self._storage.beat(ids)
             except Exception as exc:  # a storage hiccup must not kill the beats for good
                 _logger.warning("heartbeat of trials %s failed: %s", ids, exc)

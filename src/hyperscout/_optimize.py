@@ -116,7 +116,10 @@ def run_trial(
         in_flight.add(trial)
     beats = study._heartbeats if trial._guard is not None else None
     if beats is not None:
-        beats.add(trial.trial_id)
+        beats.add(trial.trial_id, trial)
+    # Suggestions are written with the trial's next write (a report, tell, or the next
+    # heartbeat), not one transaction each: the storage sees 2 writes per plain trial, not 2 + d.
+    trial._defer = True
     try:
         try:
             result = objective(trial)
@@ -185,6 +188,7 @@ def _finish_failed(study: Study, trial: Trial, reason: str) -> FrozenTrial:
         frozen = study._storage.update_trial(
             trial.trial_id,
             state=TrialState.FAILED,
+            params=trial._take_unsaved(),
             system_attrs={"fail_reason": reason},
             expected_states=LIVE_STATES,
             expected_attrs=trial._guard,

@@ -588,6 +588,7 @@ class Study:
             trial_id,
             state=state,
             values=parsed if state == TrialState.COMPLETE else None,
+            params=trial._take_unsaved() if isinstance(trial, Trial) else None,
             system_attrs=attrs or None,
             expected_states=((TrialState.RUNNING,) if state == TrialState.PAUSED else LIVE_STATES),
             expected_attrs=trial._guard if isinstance(trial, Trial) else None,

@@ -9,9 +9,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import numbers
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,13 +91,33 @@ class Trial:
         run = frozen.system_attrs.get(RUN_KEY)
         self._guard: dict[str, Any] | None = None if run is None else {RUN_KEY: run}
         self._step = self.start_step  # the last step reported or begun in this run
+        # With _defer (trials run by optimize), suggestions wait for the trial's next write.
+        self._defer = False
+        self._unsaved: dict[str, tuple[Distribution, float]] = {}
+        self._write_lock = threading.Lock()  # the heartbeat thread may flush concurrently
 
     def _write(self, **changes: Any) -> FrozenTrial:
-        """Write to this trial's record (checked against the run token of a watched run)."""
-        self._frozen = self._study._storage.update_trial(
-            self.trial_id, expected_attrs=self._guard, **changes
-        )
-        return self._frozen
+        """Write to this trial's record (checked against the run token of a watched run), with
+        the suggestions not written yet."""
+        with self._write_lock:
+            if self._unsaved:
+                changes["params"] = {**self._unsaved, **changes.get("params", {})}
+            self._frozen = self._study._storage.update_trial(
+                self.trial_id, expected_attrs=self._guard, **changes
+            )
+            self._unsaved = {}
+            return self._frozen
+
+    def _flush(self) -> None:
+        """Write the suggestions not written yet (called by the heartbeat thread)."""
+        if self._unsaved:
+            self._write()
+
+    def _take_unsaved(self) -> dict[str, tuple[Distribution, float]] | None:
+        """The suggestions not written yet, for a write the study makes (tell); cleared."""
+        with self._write_lock:
+            unsaved, self._unsaved = self._unsaved, {}
+            return unsaved or None
 
     def __repr__(self) -> str:
         return f"Trial(number={self.number}, params={self.params!r})"
@@ -177,7 +199,17 @@ class Trial:
                 )
             return self._frozen.params[name]
         value = self._draw(name, distribution)
-        self._write(params={name: (distribution, distribution.to_internal(value))})
+        internal = distribution.to_internal(value)
+        if not self._defer:
+            self._write(params={name: (distribution, internal)})
+            return self._frozen.params[name]
+        with self._write_lock:  # kept here until the trial's next write
+            self._unsaved[name] = (distribution, internal)
+            self._frozen = dataclasses.replace(
+                self._frozen,
+                params={**self._frozen.params, name: distribution.to_external(internal)},
+                distributions={**self._frozen.distributions, name: distribution},
+            )
         return self._frozen.params[name]
 
     def _draw(self, name: str, dist: Distribution) -> Any:
