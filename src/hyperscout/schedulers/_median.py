@@ -58,6 +58,9 @@ class MedianStoppingScheduler:
         self._n_startup: int = check_int("n_startup_trials", n_startup_trials, 0)
         self._warmup: int = check_int("n_warmup_steps", n_warmup_steps, 0)
         self._interval: int = check_int("interval_steps", interval_steps, 1)
+        # Thresholds per step for one tuple of completed trials (a cache the view rebuilds:
+        # the study hands out the same tuple until a trial completes).
+        self._cache: tuple[object, dict[int, float | None]] = (None, {})
 
     def __repr__(self) -> str:
         return (
@@ -74,16 +77,29 @@ class MedianStoppingScheduler:
         """STOP when the trial's best so far is worse than the percentile at this step."""
         if step < self._warmup or (step - self._warmup) % self._interval:
             return Decision.CONTINUE
-        done = [t for t in view.completed if t.number != trial.number]
-        if len(done) < self._n_startup:
+        threshold = self._threshold(view, trial.number, step)
+        if threshold is None:
             return Decision.CONTINUE
+        mine = [signed(view, v) for s, v in trial.intermediate_values.items() if s <= step]
+        best = min(v for v in mine if v == v) if any(v == v for v in mine) else float("inf")
+        return Decision.STOP if best > threshold else Decision.CONTINUE
+
+    def _threshold(self, view: StudyView, number: int, step: int) -> float | None:
+        """The percentile of finished trials' values at ``step`` (None: too few to judge)."""
+        completed = view.completed  # a reporting trial runs: it is never among them
+        key, thresholds = self._cache
+        if key is not completed:
+            thresholds = {}
+            self._cache = (completed, thresholds)
+        if step in thresholds:
+            return thresholds[step]
+        done = [t for t in completed if t.number != number]
         others = [
             signed(view, t.intermediate_values[step]) for t in done if step in t.intermediate_values
         ]
         others = [v for v in others if v == v]  # NaN reports do not vote
-        if not others:
-            return Decision.CONTINUE
-        mine = [signed(view, v) for s, v in trial.intermediate_values.items() if s <= step]
-        best = min(v for v in mine if v == v) if any(v == v for v in mine) else float("inf")
-        threshold = float(np.percentile(np.asarray(others), self._percentile))
-        return Decision.STOP if best > threshold else Decision.CONTINUE
+        found = None
+        if len(done) >= self._n_startup and others:
+            found = float(np.percentile(np.asarray(others), self._percentile))
+        thresholds[step] = found
+        return found
