@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.special import log_ndtr, ndtr, ndtri
 
+from hyperscout.multiobjective import hypervolume_contributions
 from hyperscout.space import Categorical, Distribution
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "codec",
     "decay_weights",
     "ei_weights",
+    "hv_weights",
     "layout",
     "log_mass",
     "logsumexp",
@@ -359,6 +361,7 @@ def _stack_int(cols: list[np.ndarray], size: int) -> np.ndarray:
 
 # -- the good / bad split and observation weights -----------------------------------------------
 _EI_FLOOR = 1e-12
+_HV_FLOOR = 1e-12
 _FLAT = 25  # the newest observations keep full weight under linear forgetting
 
 
@@ -371,6 +374,27 @@ def ei_weights(good: np.ndarray, threshold: float | None) -> np.ndarray:
     if threshold is None or not math.isfinite(threshold) or not np.all(np.isfinite(good)):
         return np.ones(len(good))
     out: np.ndarray = np.maximum(threshold - good, _EI_FLOOR)
+    return out
+
+
+def hv_weights(good: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Hypervolume-contribution weights of the ``(k, m)`` finite good values (smaller is better).
+
+    The weighting of the good group in MOTPE (Ozaki et al., "Multiobjective Tree-Structured
+    Parzen Estimator", JAIR 73, 2022): each point's exclusive contribution to the group's
+    hypervolume up to ``ref`` (which every point must strictly dominate), divided by the largest
+    contribution and floored, so a point the group dominates keeps a tiny, non-zero weight;
+    uniform when no point contributes anything. Copies of a point share its contribution.
+    """
+    if len(good) < 2:
+        return np.ones(len(good))
+    uniq, inverse, counts = np.unique(good, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    contrib = hypervolume_contributions(uniq, ref)[inverse] / counts[inverse]
+    top = float(contrib.max())
+    if not top > 0:
+        return np.ones(len(good))
+    out: np.ndarray = np.maximum(contrib / top, _HV_FLOOR)
     return out
 
 

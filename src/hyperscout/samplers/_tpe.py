@@ -16,6 +16,15 @@ of 0.03 of the range. Two choices differ, both measured on our quality benchmark
 uses Hyperopt's linear forgetting instead of uniform weights (it keeps categorical branches
 explored), and the magic clip uses Hyperopt's exponent 1 instead of 2 (wider good-group kernels
 while the group is small).
+
+With several objectives the good group holds the best ``gamma(n)`` trials by non-dominated rank,
+the last front that fits only partly being cut by greedy hypervolume subset selection, and its
+weights are the hypervolume contributions (MOTPE: Ozaki et al., "Multiobjective Tree-Structured
+Parzen Estimator", JAIR 73, 2022). Constraints (a finished trial's ``system_attrs["constraints"]``,
+values ``<= 0`` satisfied) rank feasible trials before infeasible ones, as constrained domination
+does (Deb et al., IEEE TEVC 6(2), 2002); infeasible trials follow by total violation, so they join
+the good group only while fewer than ``gamma(n)`` trials are feasible (in the spirit of c-TPE,
+Watanabe & Hutter, IJCAI 2023).
 """
 
 from __future__ import annotations
@@ -31,6 +40,12 @@ import numpy as np
 
 from hyperscout._records import FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError
+from hyperscout.multiobjective import (
+    constrained_ranks,
+    hypervolume,
+    non_dominated_sort,
+    reference_point,
+)
 from hyperscout.samplers._base import StudyView, check_int
 from hyperscout.samplers._parzen import (
     KernelConfig,
@@ -38,6 +53,7 @@ from hyperscout.samplers._parzen import (
     codec,
     decay_weights,
     ei_weights,
+    hv_weights,
     layout,
     points,
 )
@@ -48,6 +64,9 @@ __all__ = ["TPESampler", "default_gamma"]
 
 _NO_VALUE = (TrialState.PRUNED, TrialState.FAILED)
 _DONE, _NO_RESULT, _LIVE, _SKIP = 0, 1, 2, 3  # what a snapshot makes of each trial
+CONSTRAINTS_KEY = "constraints"  # system attribute: a finished trial's constraint values
+_REF_MARGIN = 0.1  # hypervolume reference: 10% of each objective's range past its worst value
+_CELLS_3D = 32 * 26 * 26  # three objectives: 32 gains at once when 25 points are chosen
 
 
 def default_gamma(n: int) -> int:
@@ -65,7 +84,8 @@ Key = tuple[str, Distribution]
 
 
 class _Table:
-    """Finished trials, each encoded once into model-coordinate columns keyed by (name, dist).
+    """Finished trials, each encoded once into model-coordinate columns keyed by (name, dist),
+    with their values and their total constraint violation.
 
     Rows are keyed by ``id(trial)``; the table keeps a reference to every trial it encoded, so an
     id cannot be reused while its row exists. Finished trials are immutable and a study hands the
@@ -79,6 +99,8 @@ class _Table:
         self.cap = 64
         self.values = np.full((self.cap, n_objectives), np.nan)
         self.numbers = np.full(self.cap, np.nan)
+        self.violation = np.zeros(self.cap)  # 0: feasible or unconstrained
+        self.constrained = np.zeros(self.cap, dtype=bool)  # the trial has constraint values
         self.cols: dict[Key, np.ndarray] = {}  # NaN where a trial lacks the parameter
 
     def row(self, t: FrozenTrial) -> int:
@@ -92,12 +114,17 @@ class _Table:
             self.cap *= 2
             self.values = _grow(self.values, self.cap)
             self.numbers = _grow(self.numbers, self.cap)
+            self.violation = _grow(self.violation, self.cap, 0.0)
+            self.constrained = _grow(self.constrained, self.cap, False)
             self.cols = {k: _grow(v, self.cap) for k, v in self.cols.items()}
         self.trials.append(t)
         self.rows[id(t)] = r
         self.numbers[r] = t.number
         if t.values is not None and len(t.values) == self.n_objectives:
             self.values[r] = t.values
+        violation = _violation(t.system_attrs.get(CONSTRAINTS_KEY))
+        if violation is not None:
+            self.constrained[r], self.violation[r] = True, violation
         for name, dist in t.distributions.items():
             col = self.cols.get((name, dist))
             if col is None:
@@ -106,10 +133,26 @@ class _Table:
         return r
 
 
-def _grow(a: np.ndarray, cap: int) -> np.ndarray:
-    out = np.full((cap, *a.shape[1:]), np.nan)
+def _grow(a: np.ndarray, cap: int, fill: float | bool = np.nan) -> np.ndarray:
+    out = np.full((cap, *a.shape[1:]), fill, dtype=a.dtype)
     out[: a.shape[0]] = a
     return out
+
+
+def _violation(constraints: Any) -> float | None:
+    """``sum(max(0, c))`` of a trial's constraint values; None without constraints.
+
+    Values that are not numbers, and NaN, count as an infinite violation.
+    """
+    if constraints is None:
+        return None
+    try:
+        c = np.asarray(constraints, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        return math.inf
+    if np.isnan(c).any():
+        return math.inf
+    return float(np.maximum(c, 0.0).sum())
 
 
 class _Snapshot:
@@ -156,12 +199,15 @@ class _Snapshot:
         return [t for t in live if t.number != self.view.current]
 
     def split(
-        self, rule: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+        self, rule: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of ``rule(signed values)`` (good mask, weights), computed once for this view."""
+        """Copies of ``rule(signed values, violations)`` (good mask, weights), computed once for
+        this view; the violations are None when no COMPLETE trial has constraints."""
         if self._split is None:
+            rows = self.complete
             sign = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in self.view.directions]
-            self._split = rule(self.table.values[self.complete] * np.array(sign))
+            violation = self.table.violation[rows] if self.table.constrained[rows].any() else None
+            self._split = rule(self.table.values[rows] * np.array(sign), violation)
         return self._split[0].copy(), self._split[1]
 
     def columns(self, keys: Sequence[Key], rows: np.ndarray) -> np.ndarray:
@@ -193,57 +239,116 @@ class _Snapshot:
         return {name: dist for (name, dist), ok in zip(keys, present, strict=True) if ok}
 
 
-def _crowding(y: np.ndarray) -> np.ndarray:
-    """Crowding distance of each row (Deb et al., NSGA-II, IEEE TEC 2002, Sec. III-B).
-
-    Infinite values are first moved just past the finite ones so distances stay finite.
-    """
-    n, m = y.shape
-    out = np.zeros(n)
-    if n <= 2:
-        return np.full(n, np.inf)
-    for j in range(m):
+def _finite(y: np.ndarray) -> np.ndarray:
+    """``y`` with each column's infinite values moved just past its finite ones (order kept)."""
+    out: np.ndarray = y.copy()
+    for j in range(y.shape[1]):
         v = y[:, j]
         fin = v[np.isfinite(v)]
         lo, hi = (float(fin.min()), float(fin.max())) if len(fin) else (0.0, 0.0)
-        v = np.where(v == np.inf, 2 * hi - lo + 1, np.where(v == -np.inf, 2 * lo - hi - 1, v))
-        order = np.argsort(v, kind="stable")
-        sv = v[order]
-        span = sv[-1] - sv[0]
-        gaps = np.full(n, np.inf)
-        gaps[1:-1] = (sv[2:] - sv[:-2]) / span if span > 0 else 0.0
-        out[order] += gaps
+        out[:, j] = np.where(
+            v == np.inf, 2 * hi - lo + 1, np.where(v == -np.inf, 2 * lo - hi - 1, v)
+        )
     return out
 
 
-def nondominated_best(y: np.ndarray, k: int) -> np.ndarray:
-    """Sorted indices of ``k`` rows of ``y`` (``(n, m)``, smaller is better), front by front.
+def _hssp(y: np.ndarray, size: int, ref: np.ndarray) -> np.ndarray:
+    """Positions of ``size`` rows of the front ``y`` (``(f, m)``) chosen greedily for hypervolume.
 
-    Fronts of non-dominated sorting (Deb et al. 2002, Sec. III-A) fill the group in order; the
-    front that does not fit is cut by descending crowding distance, ties by row order.
+    Greedy inclusion for the hypervolume subset selection problem, a ``1 - 1/e`` approximation
+    (Guerreiro, Fonseca & Paquete, "Greedy Hypervolume Subset Selection in Low Dimensions",
+    Evol. Comput. 24(3), 2016), with volumes up to ``ref`` (which every row strictly dominates);
+    ties go to the earlier row. It is lazy: a point's gain only shrinks as the subset grows
+    (submodularity), so a stale gain bounds the fresh one and only the leaders are recomputed
+    (Minoux's accelerated greedy, as in Chen, Ishibuchi & Shang, "Lazy Greedy Hypervolume Subset
+    Selection from Large Candidate Solution Sets", IEEE CEC 2020): every candidate at once for
+    two objectives, a batch of the best bounds for three (both vectorized), one exact
+    hypervolume for more.
     """
-    n = y.shape[0]
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    le = np.ones((n, n), dtype=bool)
-    lt = np.zeros((n, n), dtype=bool)
-    for j in range(y.shape[1]):
-        le &= y[:, None, j] <= y[None, :, j]
-        lt |= y[:, None, j] < y[None, :, j]
-    dominates = le & lt  # dominates[i, j]: row i dominates row j
-    count = dominates.sum(axis=0)
-    left = np.ones(n, dtype=bool)
-    chosen: list[np.ndarray] = []
-    need = k
-    while need > 0:
-        front = np.flatnonzero(left & (count == 0))
-        if len(front) > need:
-            front = front[np.argsort(-_crowding(y[front]), kind="stable")[:need]]
-        chosen.append(front)
-        need -= len(front)
-        left[front] = False
-        count -= dominates[front].sum(axis=0)
-    return np.sort(np.concatenate(chosen))
+    m = y.shape[1]
+    gains = _gains_2d if m == 2 else _gains_3d if m == 3 else None
+    box = np.prod(ref - y, axis=1)
+    bound = box.copy()  # what each point adds to the empty subset
+    exact_at = np.zeros(len(y), dtype=np.int64)  # subset size each bound was computed for
+    chosen: list[int] = []
+    volume = 0.0
+    while len(chosen) < size:
+        i, t = int(np.argmax(bound)), len(chosen)
+        if exact_at[i] == t:  # an exact gain that beats every bound: greedy's choice
+            chosen.append(i)
+            volume += bound[i]
+            bound[i], exact_at[i] = -np.inf, size
+            # a point adds no more than it adds next to the new one alone
+            np.minimum(bound, box - np.prod(ref - np.maximum(y, y[i]), axis=1), out=bound)
+            continue
+        if gains is None:
+            todo = np.array([i])
+            bound[i] = hypervolume(y[[*chosen, i]], ref) - volume
+        else:  # the leaders at once: all (2-d), a batch of (q, t + 1, t) arrays (3-d)
+            batch = len(y) if m == 2 else max(1, _CELLS_3D // (t + 1) ** 2)
+            stale = np.flatnonzero(exact_at < t)
+            todo = stale[np.argsort(-bound[stale], kind="stable")[:batch]]  # i first
+            bound[todo] = gains(y[todo], y[chosen], ref)
+        exact_at[todo] = t
+    return np.array(chosen, dtype=np.int64)
+
+
+def _gains_2d(c: np.ndarray, s: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Hypervolume each row of ``c`` adds to the rows of ``s``, all of one 2-d front.
+
+    Between mutually non-dominated points a candidate adds the rectangle up to the next chosen
+    point's ``f1`` and the previous one's ``f2`` (``ref`` where there is none).
+    """
+    s = s[np.argsort(s[:, 0], kind="stable")]
+    pos = np.searchsorted(s[:, 0], c[:, 0], side="right")
+    width = np.append(s[:, 0], ref[0])[pos] - c[:, 0]
+    height = np.concatenate([[ref[1]], s[:, 1]])[pos] - c[:, 1]
+    out: np.ndarray = width * height
+    return out
+
+
+def _gains_3d(c: np.ndarray, s: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Hypervolume each row of ``c`` adds to the rows of ``s`` (3 objectives, inside ``ref``).
+
+    The dimension sweep of Fonseca, Paquete & López-Ibáñez (IEEE CEC 2006), vectorized over
+    candidates: between consecutive third objectives of ``s`` a candidate adds the part of its
+    ``(f1, f2)`` rectangle that the points of ``s`` below leave uncovered, a 2-d staircase.
+    """
+    s = s[np.argsort(s[:, 2], kind="stable")]
+    t = len(s)
+    edges = np.concatenate([[-np.inf], s[:, 2], [ref[2]]])
+    depth = np.diff(np.maximum(c[:, 2:3], edges), axis=1)  # (q, t + 1) slab thickness
+    order = np.argsort(s[:, 0], kind="stable")  # the staircase runs by increasing f1
+    x = np.maximum(c[:, 0:1], s[order, 0])
+    width = np.diff(np.concatenate([x, np.full((len(c), 1), ref[0])], axis=1), axis=1)
+    below = order[None, :] < np.arange(t + 1)[:, None]  # (t + 1, t): in slab k, z-rank < k
+    y = np.where(below, np.maximum(c[:, None, 1:2], s[order, 1]), ref[1])  # (q, t + 1, t)
+    covered = np.einsum("qj,qkj->qk", width, ref[1] - np.minimum.accumulate(y, axis=2))
+    area = (ref[0] - c[:, 0]) * (ref[1] - c[:, 1])
+    out: np.ndarray = np.einsum("qk,qk->q", area[:, None] - covered, depth)
+    return out
+
+
+def _good_multi(y: np.ndarray, violation: np.ndarray | None, k: int, ref: np.ndarray) -> np.ndarray:
+    """Sorted rows of the ``k`` best of ``y`` (``(n, m)``, finite, smaller is better).
+
+    Whole fronts of non-dominated sorting (under constrained domination with violations) while
+    they fit, then the front that fits only partly is cut by :func:`_hssp`, as in MOTPE (Ozaki
+    et al. 2022); a partly fitting group of infeasible trials with equal violation, oldest first.
+    """
+    if violation is None:
+        ranks = non_dominated_sort(y, n_below=k)
+    else:
+        ranks = constrained_ranks(y, _finite(violation[:, None])[:, 0])
+    full = int(np.searchsorted(np.cumsum(np.bincount(ranks)), k, side="right"))
+    chosen = np.flatnonzero(ranks < full)
+    need = k - len(chosen)
+    if need > 0:
+        tie = np.flatnonzero(ranks == full)
+        if violation is None or violation[tie[0]] == 0:
+            tie = tie[_hssp(y[tie], need, ref)]
+        chosen = np.concatenate([chosen, tie[:need]])
+    return np.sort(chosen)
 
 
 def _running_rows(running: Sequence[FrozenTrial], keys: list[Key]) -> tuple[np.ndarray, np.ndarray]:
@@ -262,6 +367,10 @@ def _check_bool(name: str, value: Any) -> bool:
 
 class TPESampler:
     """Tree-structured Parzen Estimator: model good and bad trials, sample where good dominates.
+
+    Several objectives rank trials by Pareto fronts and weight the good ones by hypervolume
+    contribution (MOTPE). Trials with constraint values (``system_attrs["constraints"]``, each
+    ``<= 0`` when satisfied) rank feasible first, then by total violation.
 
     Args:
         n_startup_trials: COMPLETE trials sampled uniformly at random before the model takes
@@ -452,8 +561,12 @@ class TPESampler:
         good &= has
         return x[good], weight[good], np.vstack(xs), decay_weights(np.concatenate(ages))
 
-    def _split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Good-group mask over COMPLETE values ``y`` (n, m; smaller is better) and weights."""
+    def _split(self, y: np.ndarray, violation: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Good-group mask over COMPLETE values ``y`` (n, m; smaller is better) and weights.
+
+        ``violation``: each trial's total constraint violation, None when unconstrained. A good
+        group that needs infeasible trials gets uniform weights: their values do not compare.
+        """
         n = len(y)
         k = self._gamma(n) if self._gamma is not None else default_gamma(n)
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
@@ -461,12 +574,21 @@ class TPESampler:
         k = min(max(int(k), 1), n)
         good = np.zeros(n, dtype=bool)
         weight = np.zeros(n)
+        feasible = np.ones(n, dtype=bool) if violation is None else violation == 0
         if y.shape[1] > 1:
-            idx, w = nondominated_best(y, k), np.ones(k)
-        else:
+            y = _finite(y)
+            ref = reference_point(y[feasible] if feasible.any() else y, margin=_REF_MARGIN)
+            idx = _good_multi(y, violation, k, ref)
+            w = hv_weights(y[idx], ref) if feasible[idx].all() else np.ones(k)
+        elif violation is None:
             order = np.argsort(y[:, 0], kind="stable")
             idx = order[:k]
             w = ei_weights(y[idx, 0], float(y[order[k], 0]) if k < n else None)
+        else:  # feasible by value, then infeasible by violation
+            order = np.lexsort((y[:, 0], violation))
+            idx = order[:k]
+            nxt = float(y[order[k], 0]) if k < n and feasible[order[k]] else None
+            w = ei_weights(y[idx, 0], nxt) if feasible[idx].all() else np.ones(k)
         good[idx] = True
         weight[idx] = w
         return good, weight
