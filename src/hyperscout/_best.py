@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+from hyperscout._records import FrozenTrial, StudyDirection, TrialState, is_feasible
 
 __all__ = ["best_trial", "best_values", "pareto_front"]
 
@@ -18,12 +18,13 @@ def _signs(directions: Sequence[StudyDirection]) -> np.ndarray:
 def best_trial(
     trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]
 ) -> FrozenTrial | None:
-    """The COMPLETE trial with the best value of a single objective (earliest on ties)."""
+    """The feasible COMPLETE trial with the best value of a single objective (earliest on
+    ties); trials that break a constraint never count."""
     sign = _signs(directions)[0]
     best: FrozenTrial | None = None
     best_v = np.inf
     for t in trials:
-        if t.state == TrialState.COMPLETE and t.values is not None:
+        if t.state == TrialState.COMPLETE and t.values is not None and is_feasible(t):
             v = sign * t.values[0]
             if v < best_v:
                 best, best_v = t, v
@@ -33,18 +34,18 @@ def best_trial(
 def pareto_front(
     trials: Sequence[FrozenTrial], directions: Sequence[StudyDirection]
 ) -> list[FrozenTrial]:
-    """COMPLETE trials that no other COMPLETE trial dominates, ordered by number."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values is not None]
+    """Feasible COMPLETE trials that no other feasible COMPLETE trial dominates, by number."""
+    from hyperscout.multiobjective import is_pareto_efficient
+
+    done = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.values is not None and is_feasible(t)
+    ]
     if not done:
         return []
     y = np.array([t.values for t in done], dtype=float) * _signs(directions)
-    keep = []
-    for i in range(len(done)):
-        le = np.all(y <= y[i], axis=1)
-        lt = np.any(y < y[i], axis=1)
-        if not np.any(le & lt):
-            keep.append(done[i])
-    return keep
+    return [t for t, keep in zip(done, is_pareto_efficient(y), strict=True) if keep]
 
 
 def best_values(

@@ -65,6 +65,36 @@ class Budget:
             return True
 
 
+class _Constrained:
+    """An objective followed by ``constraints_func`` (a class, not a closure: process and Ray
+    executors pickle it)."""
+
+    def __init__(self, objective: Objective, constraints_func: Callable[[Trial], Any]) -> None:
+        self.objective = objective
+        self.constraints_func = constraints_func
+
+    def __call__(self, trial: Trial) -> Any:
+        result = self.objective(trial)
+        trial.set_constraints(self.constraints_func(trial))
+        return result
+
+
+def with_constraints(
+    objective: Objective, constraints_func: Callable[[Trial], Any] | None
+) -> Objective:
+    """``objective``, storing ``constraints_func(trial)`` after it returns (if given)."""
+    if not callable(objective):
+        raise InvalidArgumentError(f"`objective` must be callable, got {objective!r}")
+    if constraints_func is None:
+        return objective
+    if not callable(constraints_func):
+        raise InvalidArgumentError(
+            f"`constraints_func` must be a function trial -> list of floats, got "
+            f"{constraints_func!r}"
+        )
+    return _Constrained(objective, constraints_func)
+
+
 def _check_args(n_trials: Any, timeout: Any, n_jobs: Any, executor: Any) -> int:
     if n_trials is not None and (
         isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0
@@ -189,7 +219,7 @@ def _finish_failed(study: Study, trial: Trial, reason: str) -> FrozenTrial:
             trial.trial_id,
             state=TrialState.FAILED,
             params=trial._take_unsaved(),
-            system_attrs={"fail_reason": reason},
+            system_attrs={"fail_reason": reason, **trial._take_constraints()},
             expected_states=LIVE_STATES,
             expected_attrs=trial._guard,
         )

@@ -10,7 +10,15 @@ from typing import Any
 from hyperscout.errors import InvalidArgumentError, TrialStateError
 from hyperscout.space import Distribution
 
-__all__ = ["LIVE_STATES", "FrozenTrial", "StudyDirection", "StudySummary", "TrialState"]
+__all__ = [
+    "CONSTRAINTS_KEY",
+    "LIVE_STATES",
+    "FrozenTrial",
+    "StudyDirection",
+    "StudySummary",
+    "TrialState",
+    "is_feasible",
+]
 
 
 class TrialState(enum.Enum):
@@ -30,6 +38,17 @@ class TrialState(enum.Enum):
 
 _FINISHED = frozenset({TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED})
 #: States of a trial whose result is still to come (the states a tell() may end).
+#: System attribute of a trial's constraint values: a list of floats, each <= 0 when satisfied
+#: (``trial.set_constraints`` or ``optimize(constraints_func=...)``); absent: unconstrained.
+CONSTRAINTS_KEY = "constraints"
+
+
+def is_feasible(trial: FrozenTrial) -> bool:
+    """Whether every constraint of ``trial`` is satisfied (<= 0); True without constraints."""
+    values = trial.system_attrs.get(CONSTRAINTS_KEY)
+    return values is None or all(float(c) <= 0.0 for c in values)
+
+
 LIVE_STATES = frozenset({TrialState.RUNNING, TrialState.WAITING, TrialState.PAUSED})
 
 

@@ -250,10 +250,16 @@ class Study:
 
     @property
     def best_trial(self) -> FrozenTrial:
-        """The COMPLETE trial with the best value (single objective)."""
+        """The feasible COMPLETE trial with the best value (single objective)."""
         self._require_single("best_trial", "best_trials")
-        best = best_trial(self._refresh_view().trials, self._directions)
+        trials = self._refresh_view().trials
+        best = best_trial(trials, self._directions)
         if best is None:
+            if any(t.state == TrialState.COMPLETE for t in trials):
+                raise TrialStateError(
+                    f"study {self._name!r} has no COMPLETE trial that satisfies its constraints "
+                    "yet: run more trials, or loosen the constraints"
+                )
             raise TrialStateError(
                 f"study {self._name!r} has no COMPLETE trial yet: run optimize() or tell() first"
             )
@@ -584,6 +590,8 @@ class Study:
             raise InvalidArgumentError("`values` are required to tell a COMPLETE trial")
         if state in (TrialState.COMPLETE, TrialState.PRUNED):
             state = self._run_end(trial, trial_id, state)
+        if isinstance(trial, Trial):
+            attrs.update(trial._take_constraints())
         frozen = self._storage.update_trial(
             trial_id,
             state=state,
@@ -697,6 +705,7 @@ class Study:
         show_progress: bool = False,
         executor: str = "thread",
         resources: Mapping[str, Any] | None = None,
+        constraints_func: Callable[[Trial], Sequence[float]] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` are done or ``timeout`` seconds pass.
 
@@ -717,12 +726,15 @@ class Study:
                 ``pip install 'hyperscout[ray]'``).
             resources: with ``executor="ray"``, what each trial's task asks Ray for, e.g.
                 ``{"num_cpus": 2, "num_gpus": 1}`` (default: one CPU).
+            constraints_func: called with the trial after the objective returns; its values
+                (each ``<= 0`` when satisfied) are stored with the result, as
+                :meth:`Trial.set_constraints` does from inside the objective.
         """
-        from hyperscout._optimize import run_optimize
+        from hyperscout._optimize import run_optimize, with_constraints
 
         run_optimize(
             self,
-            objective,
+            with_constraints(objective, constraints_func),
             n_trials=n_trials,
             timeout=timeout,
             n_jobs=n_jobs,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hyperscout._heartbeat import RUN_KEY
-from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+from hyperscout._records import CONSTRAINTS_KEY, FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError, InvalidTypeError, ParamConflictError
 from hyperscout.samplers._base import StudyView
 from hyperscout.schedulers._base import BUDGET_KEY, DECISION_KEY, START_STEP_KEY, Decision
@@ -94,6 +94,7 @@ class Trial:
         # With _defer (trials run by optimize), suggestions wait for the trial's next write.
         self._defer = False
         self._unsaved: dict[str, tuple[Distribution, float]] = {}
+        self._constraints: list[float] | None = None  # set_constraints, not written yet
         self._write_lock = threading.Lock()  # the heartbeat thread may flush concurrently
 
     def _write(self, **changes: Any) -> FrozenTrial:
@@ -102,16 +103,50 @@ class Trial:
         with self._write_lock:
             if self._unsaved:
                 changes["params"] = {**self._unsaved, **changes.get("params", {})}
+            if self._constraints is not None:
+                attrs = {CONSTRAINTS_KEY: self._constraints, **changes.get("system_attrs", {})}
+                changes["system_attrs"] = attrs
             self._frozen = self._study._storage.update_trial(
                 self.trial_id, expected_attrs=self._guard, **changes
             )
-            self._unsaved = {}
+            self._unsaved, self._constraints = {}, None
             return self._frozen
 
     def _flush(self) -> None:
         """Write the suggestions not written yet (called by the heartbeat thread)."""
         if self._unsaved:
             self._write()
+
+    def _take_constraints(self) -> dict[str, Any]:
+        """The constraint values not written yet, as system attributes; cleared."""
+        with self._write_lock:
+            values, self._constraints = self._constraints, None
+            return {} if values is None else {CONSTRAINTS_KEY: values}
+
+    def set_constraints(self, values: Sequence[float]) -> None:
+        """Record the trial's constraint values: each ``<= 0`` when satisfied (e.g. memory used
+        minus the limit). A trial that breaks one is never the best trial nor on the Pareto
+        front, and feasibility-aware samplers (TPE, NSGA-II) steer away from it.
+
+        Example:
+            >>> trial.set_constraints([peak_memory_gb - 16.0])  # doctest: +SKIP
+        """
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise InvalidTypeError(
+                f"`values` must be a non-empty list of floats (<= 0 when satisfied), got {values!r}"
+            )
+        checked: list[float] = []
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(float(v)):
+                raise InvalidTypeError(
+                    f"constraint values must be real numbers, not NaN, got {values!r}"
+                )
+            checked.append(float(v))
+        if self._defer:
+            with self._write_lock:
+                self._constraints = checked
+        else:
+            self._write(system_attrs={CONSTRAINTS_KEY: checked})
 
     def _take_unsaved(self) -> dict[str, tuple[Distribution, float]] | None:
         """The suggestions not written yet, for a write the study makes (tell); cleared."""

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hyperscout._records import FrozenTrial
+from hyperscout._records import CONSTRAINTS_KEY, FrozenTrial
 from hyperscout.errors import InvalidArgumentError
 from hyperscout.multiobjective import constrained_ranks, crowding_distance
 from hyperscout.samplers._base import StudyView, check_int, intersection_space
@@ -68,7 +68,6 @@ __all__ = [
 ]
 
 #: The system attribute holding a trial's constraint values (``c <= 0`` means satisfied).
-CONSTRAINTS_KEY = "constraints"
 _TAG = 0x4E534741  # "NSGA": survival of generation g draws from default_rng([seed, g, _TAG])
 _BIG = 1e100  # caps infinite (and huge) values and violations: rankings need finite numbers
 _EPS = 1e-14

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout._records import FrozenTrial, StudyDirection, TrialState
+from hyperscout._records import CONSTRAINTS_KEY, FrozenTrial, StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError
 from hyperscout.multiobjective import (
     constrained_ranks,
@@ -64,7 +64,6 @@ __all__ = ["TPESampler", "default_gamma"]
 
 _NO_VALUE = (TrialState.PRUNED, TrialState.FAILED)
 _DONE, _NO_RESULT, _LIVE, _SKIP = 0, 1, 2, 3  # what a snapshot makes of each trial
-CONSTRAINTS_KEY = "constraints"  # system attribute: a finished trial's constraint values
 _REF_MARGIN = 0.1  # hypervolume reference: 10% of each objective's range past its worst value
 _CELLS_3D = 32 * 26 * 26  # three objectives: 32 gains at once when 25 points are chosen
 
