@@ -128,6 +128,7 @@ class Study:
         self._completed_list: list[FrozenTrial] = []
         self._completed_numbers: set[int] = set()
         self._version = 0
+        self._n_waiting = 0  # WAITING trials among self._trials
         self._stop_flag = threading.Event()
         # Values drawn jointly at ask() but not yet suggested by the objective, by trial number.
         # Views show them on running trials so that samplers (constant liar, believer points)
@@ -198,7 +199,9 @@ class Study:
                 if t.number == len(self._trials):
                     self._trials.append(t)
                 else:
+                    self._n_waiting -= self._trials[t.number].state == TrialState.WAITING
                     self._trials[t.number] = t
+                self._n_waiting += t.state == TrialState.WAITING
                 # finished trials never change again: keep them in number order as they come
                 new = t.number not in self._completed_numbers
                 if new and t.state == TrialState.COMPLETE and t.values is not None:
@@ -207,9 +210,26 @@ class Study:
                     done = True
             if done or self._completed is None:
                 self._completed = tuple(self._completed_list)  # shared by the views
-            trials = tuple(self._trials) if not self._pending else self._with_pending()
-            completed = self._completed
+            return self._make_view(current)
+
+    def _make_view(self, current: int | None) -> StudyView:
+        """A view of the trials as known now (lock held)."""
+        trials = tuple(self._trials) if not self._pending else self._with_pending()
+        completed = self._completed
         return StudyView(trials, self._directions, self._seed, current, completed=completed)
+
+    def _view_with(self, frozen: FrozenTrial) -> StudyView:
+        """The view right after this process started ``frozen``: without a storage read when
+        nothing else was numbered since the last one (other changes show at the next read)."""
+        with self._lock:
+            if frozen.number < len(self._trials) and frozen.state != TrialState.WAITING:
+                self._n_waiting -= self._trials[frozen.number].state == TrialState.WAITING
+                self._trials[frozen.number] = frozen  # an enqueued trial this process claimed
+                return self._make_view(frozen.number)
+            if frozen.number == len(self._trials):
+                self._trials.append(frozen)
+                return self._make_view(frozen.number)
+        return self._refresh_view(current=frozen.number)
 
     def _with_pending(self) -> tuple[FrozenTrial, ...]:
         """The trials, running ones completed with their pending joint draws (lock held)."""
@@ -430,9 +450,11 @@ class Study:
                 self._checkpoints.discard(staged)
             return None
         branch = job.checkpoint_from is not None
-        # a branch is not the enqueued configuration a user asked for: never take one
+        # a branch is not the enqueued configuration a user asked for: never take one; a
+        # view just read that shows no WAITING trial spares the storage a look
+        claim = not branch and (view is None or self._n_waiting > 0)
         frozen = (
-            None if branch else self._storage.claim_waiting_trial(self._study_id, heartbeat=watch)
+            self._storage.claim_waiting_trial(self._study_id, heartbeat=watch) if claim else None
         )
         if frozen is None:
             # Optional sampler hook: raises SearchSpaceExhausted before a trial is created.
@@ -533,7 +555,7 @@ class Study:
         return Trial(self, frozen, view, self._rng(frozen.number))
 
     def _start(self, frozen: FrozenTrial, declared: dict[str, Distribution] | None) -> Trial:
-        view = self._refresh_view(current=frozen.number)
+        view = self._view_with(frozen)
         rng = self._rng(frozen.number)
         fixed = frozen.system_attrs.get(FIXED_PARAMS_KEY, {})
         joint = declared if declared is not None else self._sampler.joint_space(view)
