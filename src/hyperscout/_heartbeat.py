@@ -71,16 +71,7 @@ class Heartbeat:
 
     def __post_init__(self) -> None:
         for name in ("interval", "grace"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise InvalidArgumentError(
-                    f"`{name}` must be a positive number of seconds, got {name}={value!r}"
-                )
+            check_seconds(name, getattr(self, name))
         if self.grace < 2 * self.interval:
             raise InvalidArgumentError(
                 f"`grace` must be at least 2 x `interval` (a trial is lost after missing several "
@@ -100,6 +91,23 @@ class Heartbeat:
     def from_dict(cls, data: Mapping[str, Any]) -> Heartbeat:
         """The policy stored by :meth:`to_dict`."""
         return cls(float(data["interval"]), float(data["grace"]), int(data["retry_failed"]))
+
+
+def check_seconds(name: str, value: Any, *, or_none: bool = False) -> float | None:
+    """A duration argument: a positive finite number of seconds (or None with ``or_none``)."""
+    if value is None and or_none:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        extra = " or None" if or_none else ""
+        raise InvalidArgumentError(
+            f"`{name}` must be a positive number of seconds{extra}, got {name}={value!r}"
+        )
+    return float(value)
 
 
 def new_run_token() -> str:

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from hyperscout._heartbeat import check_seconds
 from hyperscout._records import StudyDirection, TrialState
 from hyperscout.errors import InvalidArgumentError
 
@@ -40,15 +41,7 @@ def budget_spec(n_trials: Any, timeout: Any, target: Any, n_objectives: int) -> 
         isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1
     ):
         raise InvalidArgumentError(f"`n_trials` must be an int >= 1 or None, got {n_trials!r}")
-    if timeout is not None and (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, numbers.Real)
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        raise InvalidArgumentError(
-            f"`timeout` must be a positive number of seconds or None, got {timeout!r}"
-        )
+    check_seconds("timeout", timeout, or_none=True)
     if target is not None:
         if n_objectives != 1:
             raise InvalidArgumentError(

@@ -64,22 +64,8 @@ def _apply(
 
 
 @dataclass(frozen=True, slots=True)
-class Maximize:
-    """One-sided desirability of a response to maximize (Derringer & Suich 1980).
-
-    ``d = 0`` for ``y <= low``, ``1`` for ``y >= high`` and ``((y - low) / (high - low)) **
-    weight`` in between; ``weight > 1`` demands values close to ``high``, ``weight < 1`` is
-    content with less.
-
-    Attributes:
-        low: the largest unacceptable value.
-        high: the smallest value that is fully satisfying.
-        weight: the exponent, ``> 0``.
-
-    Example:
-        >>> Maximize(0.0, 10.0)(2.5), Maximize(0.0, 10.0, weight=2.0)(5.0)
-        (0.25, 0.25)
-    """
+class _OneSided:
+    """Fields, checks and evaluation shared by :class:`Maximize` and :class:`Minimize`."""
 
     low: float
     high: float
@@ -100,12 +86,34 @@ class Maximize:
         return _apply(y, self._transform)
 
     def _transform(self, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Maximize(_OneSided):
+    """One-sided desirability of a response to maximize (Derringer & Suich 1980).
+
+    ``d = 0`` for ``y <= low``, ``1`` for ``y >= high`` and ``((y - low) / (high - low)) **
+    weight`` in between; ``weight > 1`` demands values close to ``high``, ``weight < 1`` is
+    content with less.
+
+    Attributes:
+        low: the largest unacceptable value.
+        high: the smallest value that is fully satisfying.
+        weight: the exponent, ``> 0``.
+
+    Example:
+        >>> Maximize(0.0, 10.0)(2.5), Maximize(0.0, 10.0, weight=2.0)(5.0)
+        (0.25, 0.25)
+    """
+
+    def _transform(self, y: np.ndarray) -> np.ndarray:
         out: np.ndarray = np.clip((y - self.low) / (self.high - self.low), 0.0, 1.0) ** self.weight
         return out
 
 
 @dataclass(frozen=True, slots=True)
-class Minimize:
+class Minimize(_OneSided):
     """One-sided desirability of a response to minimize (Derringer & Suich 1980).
 
     ``d = 1`` for ``y <= low``, ``0`` for ``y >= high`` and ``((high - y) / (high - low)) **
@@ -120,24 +128,6 @@ class Minimize:
         >>> Minimize(0.0, 10.0)(2.5)
         0.75
     """
-
-    low: float
-    high: float
-    weight: float = 1.0
-
-    def __post_init__(self) -> None:
-        low, high = _finite("low", self.low), _finite("high", self.high)
-        if not low < high:
-            raise InvalidArgumentError(f"`low` must be < `high`, got low={low}, high={high}")
-        _positive("weight", self.weight)
-
-    @overload
-    def __call__(self, y: float) -> float: ...
-    @overload
-    def __call__(self, y: np.ndarray) -> np.ndarray: ...
-    def __call__(self, y: float | np.ndarray) -> float | np.ndarray:
-        """The desirability of ``y`` (an array gives an array of the same shape)."""
-        return _apply(y, self._transform)
 
     def _transform(self, y: np.ndarray) -> np.ndarray:
         out: np.ndarray = np.clip((self.high - y) / (self.high - self.low), 0.0, 1.0) ** self.weight
