@@ -50,17 +50,24 @@ WORKER = textwrap.dedent(
                 time.sleep(600)
         return state
 
-    study = hs.load_study(name, url, sampler="random", scheduler=hs.FIFOScheduler(max_budget=5))
-    study.optimize(objective, n_trials=n_trials)
+    asha = len(sys.argv) > 5 and sys.argv[5] == "asha"
+    scheduler = hs.ASHAScheduler(max_budget=9, min_budget=1) if asha else hs.FIFOScheduler(5)
+    study = hs.load_study(name, url, sampler="random", scheduler=scheduler)
+    if n_trials:
+        study.optimize(objective, n_trials=n_trials)
+    else:
+        study.work(objective)  # until the study's stored budget is spent
     """
 )
 
 
-def _spawn(url: str, name: str, folder: Path, n_trials: int) -> subprocess.Popen[bytes]:
+def _spawn(
+    url: str, name: str, folder: Path, n_trials: int, scheduler: str = "fifo"
+) -> subprocess.Popen[bytes]:
     script = folder / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    args = [sys.executable, str(script), url, name, str(folder), str(n_trials)]
+    args = [sys.executable, str(script), url, name, str(folder), str(n_trials), scheduler]
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -78,8 +85,8 @@ def _kill_when_hanging(proc: subprocess.Popen[bytes], folder: Path) -> int:
     return int((folder / "hanging").read_text())
 
 
-def _run(url: str, name: str, folder: Path, n_trials: int) -> None:
-    proc = _spawn(url, name, folder, n_trials)
+def _run(url: str, name: str, folder: Path, n_trials: int, scheduler: str = "fifo") -> None:
+    proc = _spawn(url, name, folder, n_trials, scheduler)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out.decode()
 
@@ -228,3 +235,36 @@ def test_suggestions_are_written_with_the_next_write_or_beat(url: str) -> None:
     asked = study.ask()  # ask/tell trials write each suggestion at once
     asked.suggest_float("y", 0, 1)
     assert set(storage.get_trial(asked.trial_id).params) == {"y"}
+
+
+def _outcome(url: str, name: str) -> list[tuple[object, ...]]:
+    return [
+        (t.number, t.state, t.params, t.values, t.intermediate_values, t.system_attrs["budget"])
+        for t in hs.load_study(name, url).trials
+    ]
+
+
+def test_an_asha_study_killed_mid_trial_finishes_the_same_brackets(
+    url: str, tmp_path: Path
+) -> None:
+    policy = hs.Heartbeat(interval=0.1, grace=0.5, retry_failed=1)
+    for name in ("straight", "killed"):
+        study = hs.create_study(
+            study_name=name,
+            storage=url,
+            seed=7,
+            heartbeat=policy,
+            checkpoint_dir=tmp_path / "checkpoints",
+        )
+        study.set_budget(n_trials=12)
+    _run(url, "straight", tmp_path, 0, "asha")
+    (tmp_path / "hang").write_text("2")  # the first run promoted past rung 1 hangs at step 2
+    lost = _kill_when_hanging(_spawn(url, "killed", tmp_path, 0, "asha"), tmp_path)
+    (tmp_path / "hang").unlink()
+    time.sleep(policy.grace + 0.2)
+    _run(url, "killed", tmp_path, 0, "asha")  # a new process recovers it and goes on
+    killed = hs.load_study("killed", url).trials
+    assert killed[lost].system_attrs["retries"] == 1
+    assert not any(t.state == TrialState.RUNNING for t in killed)
+    # same trials, states, curves and budgets as the run nobody killed
+    assert _outcome(url, "killed") == _outcome(url, "straight")
