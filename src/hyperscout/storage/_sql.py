@@ -120,7 +120,7 @@ class SQLStorage:
         # Close pooled connections when the storage is collected or at exit, even unclosed.
         weakref.finalize(self, self._db.dispose)
         try:
-            self._db.write(lambda conn: ensure_schema(conn, self._db.display))
+            self._db.write(lambda conn: ensure_schema(conn, self._db.display), logged=False)
         except BaseException:
             self._db.dispose()
             raise
@@ -355,10 +355,12 @@ class SQLStorage:
             changes["user_attrs"] = {**old.user_attrs, **w.user_attrs}
         if w.system_attrs:
             changes["system_attrs"] = {**old.system_attrs, **w.system_attrs}
+        write_children(conn, trial_id, w)
+        # The study row's lock (taken by the bump, held until COMMIT) orders all writers of the
+        # study: take it last, so that it is held for two statements, not for every child row.
         row["version"], _ = bump(conn, study_id, new_trial=False)
         beating = w.beat and (w.state or old.state) == TrialState.RUNNING
         conn.execute(UPDATE_TRIAL_BEATING if beating else UPDATE_TRIAL, row)
-        write_children(conn, trial_id, w)
         return dataclasses.replace(old, **changes)
 
     def get_trial(self, trial_id: int) -> FrozenTrial:

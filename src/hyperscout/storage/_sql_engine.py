@@ -200,11 +200,12 @@ class Database:
         """Run ``fn`` in a read transaction that sees one snapshot of the database."""
         return self._run(fn, write=False)
 
-    def write(self, fn: Callable[[sa.Connection], T]) -> T:
-        """Run ``fn`` in a write transaction; retried whole on lock contention."""
-        return self._run(fn, write=True)
+    def write(self, fn: Callable[[sa.Connection], T], *, logged: bool = True) -> T:
+        """Run ``fn`` in a write transaction; retried whole on lock contention. ``logged=False``
+        for the schema set-up, which runs before the write log exists (and is idempotent)."""
+        return self._run(fn, write=True, logged=logged)
 
-    def _run(self, fn: Callable[[sa.Connection], T], *, write: bool) -> T:
+    def _run(self, fn: Callable[[sa.Connection], T], *, write: bool, logged: bool = True) -> T:
         if os.getpid() != self._pid:  # forked: never share the parent's connections
             self.engine.dispose(close=False)
             self._pid = os.getpid()
@@ -212,7 +213,7 @@ class Database:
         delay = 0.002
         # A server database logs each write's token in the transaction, so a COMMIT cut off
         # by a dropped connection can be checked instead of failing or applying twice.
-        token = secrets.token_hex(16) if write and self.dialect != "sqlite" else None
+        token = secrets.token_hex(16) if write and logged and self.dialect != "sqlite" else None
         while True:
             committing = False
             try:
@@ -222,9 +223,9 @@ class Database:
                     elif self.dialect == "postgresql":
                         conn.execution_options(isolation_level="REPEATABLE READ")
                     with conn.begin():
-                        result = fn(conn)
-                        if token is not None:
+                        if token is not None:  # first: no study lock is held yet
                             _log_write(conn, token)
+                        result = fn(conn)
                         committing = write
                     return result
             except exc.DBAPIError as err:
